@@ -1,0 +1,69 @@
+"""Storage of the append-only log: one row per stream head, one row per event.
+
+Rows are written only through `events.services` (raw, batched SQL for speed); database triggers
+(migration 0002) refuse UPDATE and DELETE of events and DELETE of streams on every backend.
+"""
+
+from django.db import models
+
+from .exceptions import AppendOnlyViolation
+
+_REFUSAL = "events are append-only: write them with events.store.append()"
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def delete(self):
+        raise AppendOnlyViolation(_REFUSAL)
+
+
+class Stream(models.Model):
+    """The head of one stream: its last position and the hash that the next event links to."""
+
+    id = models.CharField(primary_key=True, max_length=80, help_text="<kind>:<name>")
+    kind = models.CharField(max_length=16, db_index=True)
+    version = models.PositiveBigIntegerField(default=0, help_text="Position of the last event.")
+    head_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.id} @ {self.version}"
+
+
+class Event(models.Model):
+    """One recorded fact. `global_position` orders all streams in commit order."""
+
+    global_position = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(max_length=36, unique=True, help_text="UUID, lowercase, hyphenated")
+    stream = models.ForeignKey(
+        Stream, on_delete=models.PROTECT, related_name="events", db_column="stream_id"
+    )
+    position = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=100, db_index=True)
+    data = models.JSONField()
+    metadata = models.JSONField()
+    recorded_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["global_position"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "position"], name="events_unique_stream_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}#{self.position} {self.type}"
+
+    def save(self, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)

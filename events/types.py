@@ -1,0 +1,83 @@
+"""Value types of the event store: what callers append and what they read back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+STREAM_KINDS = frozenset({"world", "agent", "verification", "system"})
+STREAM_ID_RE = re.compile(r"^(world|agent|verification|system):[a-z0-9][a-z0-9-]{0,63}$")
+EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$")
+ACTOR_RE = re.compile(r"^(system|(agent|player|operator):[A-Za-z0-9@.+_-]{1,150})$")
+
+
+class _ExpectedVersion:
+    """A named expected-version marker (ANY, NO_STREAM, STREAM_EXISTS)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ANY = _ExpectedVersion("ANY")
+NO_STREAM = _ExpectedVersion("NO_STREAM")
+STREAM_EXISTS = _ExpectedVersion("STREAM_EXISTS")
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; the store assigns position, hashes and (when None) the id."""
+
+    type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored (DESIGN §2), snake_case; `to_wire()` gives the camelCase JSON."""
+
+    id: str
+    stream_id: str
+    position: int
+    global_position: int
+    type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str = field(repr=False)
+
+    @property
+    def actor(self) -> str:
+        return self.metadata.get("actor", "system")
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the event in the wire format of DESIGN §2."""
+        return {
+            "id": self.id,
+            "streamId": self.stream_id,
+            "position": self.position,
+            "globalPosition": self.global_position,
+            "type": self.type,
+            "data": self.data,
+            "metadata": self.metadata,
+            "recordedAt": format_timestamp(self.recorded_at),
+            "prevHash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format an aware UTC datetime as `2026-11-26T12:00:00.123456Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stream_kind(stream_id: str) -> str:
+    """Return the kind of a valid stream id (`agent` for `agent:ada`)."""
+    return stream_id.split(":", 1)[0]

@@ -1,0 +1,189 @@
+"""The event store contract (DESIGN §2–3). `make test` runs it on SQLite and on PostgreSQL."""
+
+import uuid
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from events.chain import verify_chains
+from events.hashing import event_hash
+from events.models import Event, Stream
+from events.store import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    AppendOnlyViolation,
+    EventIdConflict,
+    InvalidEvent,
+    InvalidStreamId,
+    NewEvent,
+    WrongExpectedVersion,
+    append,
+    append_batch,
+    read_all,
+    read_stream,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def moves(n: int, start: int = 0) -> list[NewEvent]:
+    return [NewEvent("agent.moved", {"step": start + i}, {"actor": "agent:ada"}) for i in range(n)]
+
+
+def event_count() -> int:
+    return Event.objects.count()
+
+
+class EventStoreContract:
+    """Behaviour every backend must show; subclassed once below, run once per backend."""
+
+    def test_positions_are_one_based_and_gapless(self):
+        append("agent:ada", moves(3))
+        append("agent:ada", moves(2, start=3))
+        events = read_stream("agent:ada")
+        assert [e.position for e in events] == [1, 2, 3, 4, 5]
+        assert [e.data["step"] for e in events] == [0, 1, 2, 3, 4]
+
+    def test_global_positions_increase_across_streams_in_append_order(self):
+        append("agent:ada", moves(2))
+        append("agent:bob", moves(1))
+        append("agent:ada", moves(1, start=2))
+        events = read_all()
+        assert [(e.stream_id, e.position) for e in events] == [
+            ("agent:ada", 1), ("agent:ada", 2), ("agent:bob", 1), ("agent:ada", 3)]
+        positions = [e.global_position for e in events]
+        assert positions == sorted(positions) and len(set(positions)) == 4
+
+    def test_read_windows_and_prefix(self):
+        append("agent:ada", moves(5))
+        append("world:meadow", [NewEvent("world.created", {"region": "meadow"})])
+        assert [e.position for e in read_stream("agent:ada", after=2, limit=2)] == [3, 4]
+        assert [e.stream_id for e in read_all(stream_prefix="world:")] == ["world:meadow"]
+        first_two = read_all(limit=2)
+        rest = read_all(after=first_two[-1].global_position)
+        assert len(first_two) + len(rest) == 6
+        assert read_stream("agent:nobody") == []
+
+    def test_expected_version_mismatch_raises_and_writes_nothing(self):
+        append("agent:ada", moves(2))
+        with pytest.raises(WrongExpectedVersion) as caught:
+            append("agent:ada", moves(1), expected_version=1)
+        assert (caught.value.stream_id, caught.value.actual, caught.value.expected) == ("agent:ada", 2, 1)
+        assert event_count() == 2
+        assert Stream.objects.get(id="agent:ada").version == 2
+
+    def test_conflict_in_a_batch_writes_nothing_at_all(self):
+        append("agent:ada", moves(1))
+        with pytest.raises(WrongExpectedVersion):
+            append_batch([("agent:bob", moves(2), NO_STREAM), ("agent:ada", moves(1), 0)])
+        assert event_count() == 1
+        assert not Stream.objects.filter(id="agent:bob").exists()
+
+    def test_named_expected_versions(self):
+        with pytest.raises(WrongExpectedVersion):
+            append("agent:ada", moves(1), expected_version=STREAM_EXISTS)
+        append("agent:ada", moves(1), expected_version=NO_STREAM)
+        with pytest.raises(WrongExpectedVersion):
+            append("agent:ada", moves(1), expected_version=NO_STREAM)
+        append("agent:ada", moves(1), expected_version=STREAM_EXISTS)
+        append("agent:ada", moves(1), expected_version=2)
+        append("agent:ada", moves(1), expected_version=ANY)
+        assert [e.position for e in read_stream("agent:ada")] == [1, 2, 3, 4]
+
+    def test_exact_expected_version_zero_means_empty_stream(self):
+        recorded = append("agent:ada", moves(1), expected_version=0)
+        assert recorded[0].position == 1
+
+    def test_idempotent_retry_returns_the_first_answer_and_writes_nothing(self):
+        ids = [str(uuid.uuid4()), str(uuid.uuid4())]
+        events = [NewEvent("agent.moved", {"n": i}, {"actor": "agent:ada"}, id=ids[i]) for i in range(2)]
+        first = append("agent:ada", events, expected_version=NO_STREAM)
+        append("agent:ada", moves(1))  # the stream moves on
+        retry = append("agent:ada", events, expected_version=NO_STREAM)
+        assert retry == first
+        assert event_count() == 3
+
+    def test_same_id_with_other_content_is_refused(self):
+        event_id = str(uuid.uuid4())
+        append("agent:ada", [NewEvent("agent.moved", {"n": 1}, id=event_id)])
+        with pytest.raises(EventIdConflict):
+            append("agent:ada", [NewEvent("agent.moved", {"n": 2}, id=event_id)])
+        with pytest.raises(EventIdConflict):
+            append("agent:bob", [NewEvent("agent.moved", {"n": 1}, id=event_id)])
+        assert event_count() == 1
+
+    def test_partial_retry_is_refused(self):
+        known = NewEvent("agent.moved", {"n": 1}, id=str(uuid.uuid4()))
+        append("agent:ada", [known])
+        with pytest.raises(EventIdConflict):
+            append("agent:ada", [known, NewEvent("agent.moved", {"n": 2}, id=str(uuid.uuid4()))])
+        assert event_count() == 1
+
+    def test_chains_link_and_hashes_recompute(self):
+        append("agent:ada", moves(3))
+        events = read_stream("agent:ada")
+        assert events[0].prev_hash == ""
+        for before, after in zip(events, events[1:], strict=False):
+            assert after.prev_hash == before.hash
+        for e in events:
+            assert e.hash == event_hash(prev_hash=e.prev_hash, event_id=e.id, stream_id=e.stream_id,
+                                        position=e.position, type=e.type, data=e.data, metadata=e.metadata)
+        assert Stream.objects.get(id="agent:ada").head_hash == events[-1].hash
+        assert verify_chains().intact
+
+    def test_wire_format(self):
+        recorded = append("agent:ada", [NewEvent("agent.action.submitted", {"tick": 17},
+                                                 {"actor": "agent:ada", "tick": 17})])[0]
+        wire = read_stream("agent:ada")[0].to_wire()
+        assert set(wire) == {"id", "streamId", "position", "globalPosition", "type", "data",
+                             "metadata", "recordedAt", "prevHash", "hash"}
+        assert wire["id"] == str(uuid.UUID(wire["id"])) and wire["id"] == recorded.id
+        assert wire["recordedAt"].endswith("Z") and len(wire["recordedAt"]) == 27
+        assert wire["metadata"] == {"actor": "agent:ada", "tick": 17}
+        assert len(wire["hash"]) == 64
+
+    def test_actor_defaults_to_system_and_must_be_well_formed(self):
+        assert append("system:clock", [NewEvent("system.started", {})])[0].metadata == {"actor": "system"}
+        with pytest.raises(InvalidEvent):
+            append("agent:ada", [NewEvent("agent.moved", {}, {"actor": "somebody"})])
+
+    def test_raw_update_and_delete_are_refused_by_the_database(self):
+        append("agent:ada", moves(1))
+        for sql in ("UPDATE events_event SET type = 'x.y'", "DELETE FROM events_event",
+                    "DELETE FROM events_stream"):
+            with pytest.raises(DatabaseError, match="append-only"):
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql)
+        assert read_stream("agent:ada")[0].type == "agent.moved"
+
+    def test_orm_update_and_delete_are_refused(self):
+        append("agent:ada", moves(1))
+        with pytest.raises(AppendOnlyViolation):
+            Event.objects.all().delete()
+        with pytest.raises(AppendOnlyViolation):
+            Event.objects.update(type="x.y")
+        event = Event.objects.get()
+        with pytest.raises(AppendOnlyViolation):
+            event.save()
+        assert event_count() == 1
+
+    @pytest.mark.parametrize("stream_id", ["ada", "agent:", "agent:Ada", "robot:ada", "agent:-x",
+                                           "agent:" + "a" * 65, None, 7])
+    def test_invalid_stream_ids_are_refused(self, stream_id):
+        with pytest.raises(InvalidStreamId):
+            append(stream_id, moves(1))
+        assert event_count() == 0
+
+    @pytest.mark.parametrize("event", [
+        NewEvent("Moved", {}), NewEvent("agent.moved", [1]), NewEvent("agent.moved", {"x": float("nan")}),
+        NewEvent("agent.moved", {"x": object()}), NewEvent("agent.moved", {}, id="not-a-uuid"),
+    ])
+    def test_invalid_events_are_refused(self, event):
+        with pytest.raises(InvalidEvent):
+            append("agent:ada", [event])
+        assert event_count() == 0
+
+
+class TestEventStore(EventStoreContract):
+    """The contract on the backend of this run (SQLite by default, PostgreSQL under DATABASE_URL)."""
