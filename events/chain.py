@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from .hashing import event_hash
-from .selectors import ROW_COLUMNS, decode_row
+from .selectors import ROW_COLUMNS, decode_rows
 
 _PAGE = 5000
 
@@ -65,8 +65,7 @@ def _events_in_stream_order(stream_id: str | None) -> Iterator:
             rows = cursor.fetchall()
         if not rows:
             return
-        for row in rows:
-            yield decode_row(row)
+        yield from decode_rows(rows)
         last_stream, last_position = rows[-1][1], rows[-1][2]
 
 

@@ -16,21 +16,44 @@ ROW_COLUMNS = (
     "event_id, stream_id, position, global_position, type, data, metadata, "
     "CAST(recorded_at AS TEXT), prev_hash, hash"
 )
-_loads = json.loads
+_raw_decode = json.JSONDecoder().raw_decode
 _fromiso = datetime.fromisoformat
 
 
+def _loads(text):
+    """Decode stored JSON; it is written without surrounding whitespace, so skip that scan."""
+    if not isinstance(text, str):
+        return text  # already decoded by the driver
+    try:
+        value, end = _raw_decode(text)
+        if end == len(text):
+            return value
+    except ValueError:
+        pass
+    return json.loads(text)
+
+
+def _parse_moment(text) -> datetime:
+    moment = text if isinstance(text, datetime) else _fromiso(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def decode_rows(rows) -> list[RecordedEvent]:
+    """Build RecordedEvents from rows selected with ROW_COLUMNS."""
+    decoded = []
+    last_text, last_moment = None, None
+    for event_id, stream_id, position, global_position, type_, data, metadata, recorded_at, prev_hash, hash_ in rows:
+        # Events of one append share their recorded_at, so consecutive rows mostly repeat it.
+        if recorded_at != last_text:
+            last_text, last_moment = recorded_at, _parse_moment(recorded_at)
+        decoded.append(RecordedEvent(event_id, stream_id, position, global_position, type_,
+                                     _loads(data), _loads(metadata), last_moment, prev_hash, hash_))
+    return decoded
+
+
 def decode_row(row) -> RecordedEvent:
-    """Build a RecordedEvent from a row selected with ROW_COLUMNS."""
-    event_id, stream_id, position, global_position, type_, data, metadata, recorded_at, prev_hash, hash_ = row
-    if isinstance(data, str):
-        data = _loads(data)
-    if isinstance(metadata, str):
-        metadata = _loads(metadata)
-    moment = _fromiso(recorded_at)
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return RecordedEvent(event_id, stream_id, position, global_position, type_, data, metadata,
-                         moment, prev_hash, hash_)
+    """Build a RecordedEvent from one row selected with ROW_COLUMNS."""
+    return decode_rows([row])[0]
 
 
 def _check_window(after: int, limit: int) -> None:
@@ -44,7 +67,7 @@ def _fetch(sql: str, params: list) -> list[RecordedEvent]:
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [decode_row(row) for row in cursor.fetchall()]
+            return decode_rows(cursor.fetchall())
     except DatabaseError as exc:
         raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
 

@@ -27,7 +27,7 @@ from .exceptions import (
     WrongExpectedVersion,
 )
 from .hashing import chain_hash, envelope_json
-from .selectors import ROW_COLUMNS, decode_row
+from .selectors import ROW_COLUMNS, decode_rows
 from .types import (
     ACTOR_RE,
     ANY,
@@ -236,8 +236,7 @@ def _load_existing(cursor, event_ids: list[str]) -> dict[str, RecordedEvent]:
             f"SELECT {ROW_COLUMNS} FROM events_event WHERE event_id IN ({_placeholders(len(chunk))})",
             chunk,
         )
-        for row in cursor.fetchall():
-            event = decode_row(row)
+        for event in decode_rows(cursor.fetchall()):
             found[event.id] = event
     return found
 
