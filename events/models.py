@@ -67,3 +67,25 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyViolation(_REFUSAL)
+
+
+class Projection(models.Model):
+    """State derived from the log, with the global position it reflects.
+
+    Updated in the same transaction as the events it folds, so it never runs ahead of or behind
+    the log; `rebuild_projections` recomputes every row from position zero.
+    """
+
+    name = models.CharField(max_length=64)
+    key = models.CharField(max_length=80)
+    state = models.JSONField()
+    global_position = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "key"]
+        constraints = [models.UniqueConstraint(fields=["name", "key"], name="events_unique_projection")]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.key}] @ {self.global_position}"

@@ -179,3 +179,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SELFPLAY_LOG_LEVEL", "INFO")},
 }
+
+# Brains by the short name an agent records; values are dotted paths to Brain subclasses.
+SELFPLAY_BRAINS = {
+    "builder": "agents.brains.builder.Builder",
+    "forager": "agents.brains.forager.Forager",
+    "trader": "agents.brains.trader.Trader",
+    "wanderer": "agents.brains.wanderer.Wanderer",
+}
+# Projections kept by the runner in events.projections, in the order they are folded.
+SELFPLAY_PROJECTIONS = [
+    "agents.projections.WORLD",
+    "agents.projections.AGENTS",
+    "agents.projections.LEADERBOARD",
+]
+# Publish committed events to the channel layer (tests and benchmarks may turn it off).
+SELFPLAY_PUBLISH_EVENTS = env_bool("SELFPLAY_PUBLISH_EVENTS", True)

@@ -1,0 +1,85 @@
+"""Regions, agents and pending commands.
+
+The log is the source of truth: `Region` and `Agent` hold configuration (seed, cadence, brain,
+owner) and a status that services change in the same transaction as the event that records it.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,63}$", "lowercase letters, digits and -, at most 64")
+
+
+class Region(models.Model):
+    """A world region, ticked by one Celery task per tick; its stream is `world:<id>`."""
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[slug_validator])
+    seed = models.BigIntegerField()
+    width = models.PositiveIntegerField(default=48)
+    height = models.PositiveIntegerField(default=32)
+    epoch = models.DateTimeField(help_text="Tick n is due at epoch + n × tick seconds.")
+    tick_seconds = models.PositiveIntegerField(default=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def stream_id(self) -> str:
+        return f"world:{self.id}"
+
+
+class Agent(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[slug_validator])
+    name = models.CharField(max_length=100)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="agents")
+    brain = models.CharField(max_length=64, help_text="A name from settings.SELFPLAY_BRAINS.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="agents")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def stream_id(self) -> str:
+        return f"agent:{self.id}"
+
+
+class PendingCommand(models.Model):
+    """An accepted override or external decision waiting for its tick.
+
+    The command itself is already an event in the agent's stream; this row is the queue the
+    tick drains, in the same transaction that records the decision it became.
+    """
+
+    class Source(models.TextChoices):
+        OVERRIDE = "override"
+        EXTERNAL = "external"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="pending_commands")
+    applies_at_tick = models.PositiveBigIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    action = models.JSONField()
+    event_id = models.CharField(max_length=36, help_text="The event that recorded the command.")
+    actor = models.CharField(max_length=160)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["applies_at_tick", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "applies_at_tick", "source"],
+                                    name="agents_one_pending_command_per_tick"),
+        ]

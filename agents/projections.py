@@ -1,0 +1,37 @@
+"""The game's projections, wired into the event store's runner (settings.SELFPLAY_PROJECTIONS).
+
+Keys are regions. `world` folds only its region's world stream, so a world checkpoint plus the
+stream's tail always rebuilds it; `agents` and `leaderboard` also read agent streams' events
+that name their region.
+"""
+
+from selfplay import world
+
+from events.projections import ProjectionSpec
+
+
+def _world_stream_region(event) -> list[str]:
+    kind, _, name = event.stream_id.partition(":")
+    return [name] if kind == "world" else []
+
+
+def _region_of(event) -> list[str]:
+    kind, _, name = event.stream_id.partition(":")
+    if kind == "world":
+        return [name]
+    region = event.data.get("region") if kind == "agent" else None
+    return [region] if isinstance(region, str) else []
+
+
+def _spec(name: str, keys) -> ProjectionSpec:
+    return ProjectionSpec(
+        name=name,
+        keys=keys,
+        initial=lambda key: world.initial_state(name, key),
+        fold=lambda state, events: world.fold(name, state, events),
+    )
+
+
+WORLD = _spec("world", _world_stream_region)
+AGENTS = _spec("agents", _region_of)
+LEADERBOARD = _spec("leaderboard", _world_stream_region)

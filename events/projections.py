@@ -1,0 +1,168 @@
+"""The projection runner: folds recorded events into `Projection` rows.
+
+A projection is a `ProjectionSpec`: which keys an event touches, the initial state of a key, and
+a pure fold. Specs are listed by dotted path in `settings.SELFPLAY_PROJECTIONS`, so this module
+knows nothing about the game. `project()` runs inside the transaction that appended the events,
+so a projection's `global_position` always names exactly the events folded into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.module_loading import import_string
+
+from selfplay.canonical import checksum
+
+from .models import Projection
+from .selectors import read_all
+from .services import ADVISORY_LOCK_KEY
+from .types import RecordedEvent
+
+ReducerEvent = dict
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    name: str
+    keys: Callable[[RecordedEvent], Iterable[str]]
+    initial: Callable[[str], dict]
+    fold: Callable[[dict, list[ReducerEvent]], dict]
+
+
+class UnknownProjection(LookupError):
+    pass
+
+
+@cache
+def registry() -> dict[str, ProjectionSpec]:
+    specs = [import_string(path) for path in settings.SELFPLAY_PROJECTIONS]
+    return {spec.name: spec for spec in specs}
+
+
+def get_spec(name: str) -> ProjectionSpec:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise UnknownProjection(f"unknown projection {name!r}; known: {', '.join(registry())}") from None
+
+
+def reducer_event(event: RecordedEvent) -> ReducerEvent:
+    """Return the wire-shaped dict that reducers read (no timestamp: states never depend on it)."""
+    return {"type": event.type, "streamId": event.stream_id, "position": event.position,
+            "globalPosition": event.global_position, "data": event.data, "metadata": event.metadata}
+
+
+def route(events: Iterable[RecordedEvent], names: Iterable[str] | None = None):
+    """Group events by the (projection, key) they touch, keeping log order within each group."""
+    specs = [get_spec(n) for n in names] if names is not None else list(registry().values())
+    groups: dict[tuple[str, str], list[RecordedEvent]] = {}
+    for event in events:
+        for spec in specs:
+            for key in spec.keys(event):
+                groups.setdefault((spec.name, key), []).append(event)
+    return groups
+
+
+def project(
+    events: Sequence[RecordedEvent], *, known_states: dict[tuple[str, str], dict] | None = None,
+) -> dict[tuple[str, str], dict]:
+    """Fold freshly appended events into every projection they touch; return the new states.
+
+    Call inside the transaction that appended them. Events at or below a row's global position
+    are skipped, so an idempotent retry of an append never folds twice.
+    """
+    new_states = {}
+    for (name, key), group in route(events).items():
+        spec = get_spec(name)
+        row = Projection.objects.filter(name=name, key=key).first()
+        state, position = (row.state, row.global_position) if row else (spec.initial(key), 0)
+        fresh = [reducer_event(e) for e in group if e.global_position > position]
+        if not fresh:
+            continue
+        known = (known_states or {}).get((name, key))
+        state = known if known is not None else spec.fold(state, fresh)
+        save_state(name, key, state, fresh[-1]["globalPosition"], row)
+        new_states[(name, key)] = state
+    return new_states
+
+
+def save_state(name: str, key: str, state: dict, global_position: int, row: Projection | None = None) -> None:
+    digest = checksum(state)
+    if row is None:
+        Projection.objects.update_or_create(
+            name=name, key=key,
+            defaults={"state": state, "global_position": global_position, "checksum": digest})
+    else:
+        row.state, row.global_position, row.checksum = state, global_position, digest
+        row.save(update_fields=["state", "global_position", "checksum", "updated_at"])
+
+
+def load_state(name: str, key: str) -> tuple[dict, int]:
+    """Return (state, global position) of a projection key; the initial state when absent."""
+    row = Projection.objects.filter(name=name, key=key).values_list("state", "global_position").first()
+    return row if row else (get_spec(name).initial(key), 0)
+
+
+@dataclass
+class Rebuilt:
+    states: dict[tuple[str, str], dict]
+    positions: dict[tuple[str, str], int]
+    events: int
+    head: int
+
+
+def rebuild_in_memory(
+    *, names: Iterable[str] | None = None, until: int | None = None,
+    progress: Callable[[int], None] | None = None, page: int = 5000,
+) -> Rebuilt:
+    """Fold the whole log (up to global position `until`) from zero; write nothing."""
+    names = list(names) if names is not None else list(registry())
+    states: dict[tuple[str, str], dict] = {}
+    positions: dict[tuple[str, str], int] = {}
+    after = count = 0
+    while True:
+        batch = read_all(after=after, limit=page)
+        if until is not None:
+            batch = [e for e in batch if e.global_position <= until]
+        if not batch:
+            break
+        for (name, key), group in route(batch, names).items():
+            spec = get_spec(name)
+            state = states.get((name, key)) or spec.initial(key)
+            states[(name, key)] = spec.fold(state, [reducer_event(e) for e in group])
+            positions[(name, key)] = group[-1].global_position
+        after = batch[-1].global_position
+        count += len(batch)
+        if progress:
+            progress(len(batch))
+    return Rebuilt(states, positions, count, after)
+
+
+def lock_writers() -> None:
+    """Hold the event store's write lock for the rest of the transaction (no append interleaves)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        else:
+            cursor.execute("SELECT 1")  # BEGIN IMMEDIATE already holds SQLite's write lock
+
+
+@transaction.atomic
+def rebuild_and_replace(*, names: Iterable[str] | None = None,
+                        progress: Callable[[int], None] | None = None) -> Rebuilt:
+    """Rebuild projections from zero and replace the stored rows, with appends held off."""
+    lock_writers()
+    names = list(names) if names is not None else list(registry())
+    rebuilt = rebuild_in_memory(names=names, progress=progress)
+    Projection.objects.filter(name__in=names).delete()
+    Projection.objects.bulk_create([
+        Projection(name=name, key=key, state=state, global_position=rebuilt.positions[(name, key)],
+                   checksum=checksum(state))
+        for (name, key), state in sorted(rebuilt.states.items())
+    ])
+    return rebuilt
