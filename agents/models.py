@@ -83,3 +83,6 @@ class PendingCommand(models.Model):
             models.UniqueConstraint(fields=["agent", "applies_at_tick", "source"],
                                     name="agents_one_pending_command_per_tick"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.source} for {self.agent_id} at tick {self.applies_at_tick}"

@@ -5,9 +5,8 @@ stream's tail always rebuilds it; `agents` and `leaderboard` also read agent str
 that name their region.
 """
 
-from selfplay import world
-
 from events.projections import ProjectionSpec
+from selfplay import world
 
 
 def _world_stream_region(event) -> list[str]:

@@ -24,10 +24,12 @@ from .view import world_view
 # (terrain, blobs per 1,000 tiles, min radius, max radius, may paint over)
 _FEATURES = (
     (WATER, 2.0, 2, 5, GRASS),
-    (FOREST, 3.0, 2, 4, GRASS),
-    (ROCKS, 2.0, 1, 3, GRASS),
-    (BUSH, 4.0, 1, 3, GRASS),
+    (FOREST, 4.0, 1, 4, GRASS),
+    (ROCKS, 4.0, 1, 2, GRASS),
+    (BUSH, 8.0, 1, 2, GRASS),
 )
+# Lone bushes and boulders (per 1,000 tiles) so that no stretch of grass is barren.
+_SCATTER = ((BUSH, 15.0), (ROCKS, 4.0), (FOREST, 4.0))
 _MIN_SIDE = 4
 
 
@@ -39,7 +41,7 @@ def _paint_blob(terrain: bytearray, width: int, height: int, rng: random.Random,
     for y in range(max(0, cy - radius), min(height, cy + radius + 1)):
         for x in range(max(0, cx - radius), min(width, cx + radius + 1)):
             # A random threshold per tile frays the blob's edge.
-            reach = radius * radius * (0.45 + 0.55 * rng.random())
+            reach = (radius + 0.5) ** 2 * (0.3 + 0.7 * rng.random())
             i = y * width + x
             if (x - cx) ** 2 + (y - cy) ** 2 <= reach and terrain[i] == over_b:
                 terrain[i] = code_b
@@ -53,6 +55,12 @@ def generate_terrain(*, seed: int, width: int, height: int) -> str:
     for spec in _FEATURES:
         for _ in range(max(1, round(spec[1] * area / 1000))):
             _paint_blob(terrain, width, height, rng, spec)
+    grass = ord(GRASS)
+    for code, per_thousand in _SCATTER:
+        for _ in range(round(per_thousand * area / 1000)):
+            i = below(rng, area)
+            if terrain[i] == grass:
+                terrain[i] = ord(code)
     return terrain.decode()
 
 

@@ -83,6 +83,13 @@ class WorldView:
                     return tx, ty
         return None
 
+    def around(self, x: int, y: int, *, radius: int) -> Iterator[tuple[int, int]]:
+        """Yield the tiles within radius of (x, y) inside the region, nearest first."""
+        width, height = self.width, self.height
+        for dx, dy in _OFFSETS[: _RING_END[min(radius, _MAX_RADIUS)]]:
+            if 0 <= x + dx < width and 0 <= y + dy < height:
+                yield x + dx, y + dy
+
     def neighbours(self, x: int, y: int) -> Iterator[tuple[int, int]]:
         """Yield the up-to-8 tiles adjacent to (x, y) inside the region, nearest first."""
         for dx, dy in NEIGHBOUR_STEPS:
