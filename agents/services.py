@@ -240,7 +240,7 @@ def plan_region(*, region_id: str) -> int:
         new_plan = runtime.plan(agent.brain, ctx, state)
         if new_plan is not None and new_plan != plans.get(agent.id):
             items.append((agent.stream_id, [NewEvent(
-                "agent.plan.updated", {"region": region_id, "tick": tick, "plan": new_plan},
+                "agent.plan.updated", {"agentId": agent.id, "region": region_id, "tick": tick, "plan": new_plan},
                 {"actor": f"agent:{agent.id}", "tick": tick})], None))
     if items:
         record([(stream, events, ANY) for stream, events, _ in items])

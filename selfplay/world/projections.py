@@ -166,10 +166,16 @@ def _agents_in_place(state: dict, event: dict) -> dict:
         entry = agents.get(data["agentId"])
         if entry is not None:
             entry["status"] = "paused" if kind == "agent.paused" else "active"
+    elif kind == "agent.plan.updated":
+        # Plans live in agent streams, whose ids carry the agent: "agent:<id>".
+        agent_id = data.get("agentId") or str(event.get("streamId", "")).partition(":")[2]
+        entry = agents.get(agent_id)
+        if entry is not None:
+            entry["plan"] = data.get("plan")
     return state
 
 
-_AGENTS_TYPES = OUTCOME_TYPES | {"agent.spawned", "agent.paused", "agent.resumed"}
+_AGENTS_TYPES = OUTCOME_TYPES | {"agent.spawned", "agent.paused", "agent.resumed", "agent.plan.updated"}
 
 
 def _agents_thaw(state: dict) -> dict:
