@@ -28,6 +28,7 @@ def _spec(name: str, keys) -> ProjectionSpec:
         keys=keys,
         initial=lambda key: world.initial_state(name, key),
         fold=lambda state, events: world.fold(name, state, events),
+        types=frozenset(world.PROJECTIONS[name].types),
     )
 
 

@@ -14,9 +14,10 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from selfplay.canonical import checksum
+from selfplay.canonical import canonical_json, checksum, sha256_hex
 
 from .models import Projection
 from .selectors import read_all
@@ -32,6 +33,7 @@ class ProjectionSpec:
     keys: Callable[[RecordedEvent], Iterable[str]]
     initial: Callable[[str], dict]
     fold: Callable[[dict, list[ReducerEvent]], dict]
+    types: frozenset[str] | None = None  # event types the fold reads; None means every type
 
 
 class UnknownProjection(LookupError):
@@ -63,6 +65,8 @@ def route(events: Iterable[RecordedEvent], names: Iterable[str] | None = None):
     groups: dict[tuple[str, str], list[RecordedEvent]] = {}
     for event in events:
         for spec in specs:
+            if spec.types is not None and event.type not in spec.types:
+                continue
             for key in spec.keys(event):
                 groups.setdefault((spec.name, key), []).append(event)
     return groups
@@ -79,33 +83,61 @@ def project(
     new_states = {}
     for (name, key), group in route(events).items():
         spec = get_spec(name)
-        row = Projection.objects.filter(name=name, key=key).first()
-        state, position = (row.state, row.global_position) if row else (spec.initial(key), 0)
+        known = (known_states or {}).get((name, key))
+        if known is not None:
+            save_state(name, key, known, group[-1].global_position)
+            new_states[(name, key)] = known
+            continue
+        state, position = load_state(name, key)
         fresh = [reducer_event(e) for e in group if e.global_position > position]
         if not fresh:
             continue
-        known = (known_states or {}).get((name, key))
-        state = known if known is not None else spec.fold(state, fresh)
-        save_state(name, key, state, fresh[-1]["globalPosition"], row)
+        state = spec.fold(state, fresh)
+        save_state(name, key, state, fresh[-1]["globalPosition"])
         new_states[(name, key)] = state
     return new_states
 
 
-def save_state(name: str, key: str, state: dict, global_position: int, row: Projection | None = None) -> None:
-    digest = checksum(state)
-    if row is None:
-        Projection.objects.update_or_create(
-            name=name, key=key,
-            defaults={"state": state, "global_position": global_position, "checksum": digest})
-    else:
-        row.state, row.global_position, row.checksum = state, global_position, digest
-        row.save(update_fields=["state", "global_position", "checksum", "updated_at"])
+# States by (name, key) -> (checksum, state). A checksum names its content exactly, so a cached
+# state is reused only when the row still holds that very content, whatever committed since:
+# the worker that ticks a region decodes its multi-megabyte world state once, not every tick.
+_state_cache: dict[tuple[str, str], tuple[str, dict]] = {}
+
+
+def save_state(name: str, key: str, state: dict, global_position: int) -> None:
+    """Store a projection's state and position (canonical JSON, checksummed once)."""
+    text = canonical_json(state)
+    digest = sha256_hex(text)
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE events_projection SET state = %s{cast}, global_position = %s, checksum = %s, "
+            "updated_at = %s WHERE name = %s AND key = %s",
+            [text, global_position, digest, _now_db(), name, key])
+        if cursor.rowcount == 0:
+            cursor.execute(
+                "INSERT INTO events_projection (name, key, state, global_position, checksum, updated_at) "
+                f"VALUES (%s, %s, %s{cast}, %s, %s, %s)",
+                [name, key, text, global_position, digest, _now_db()])
+    _state_cache[(name, key)] = (digest, state)
+
+
+def _now_db():
+    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def load_state(name: str, key: str) -> tuple[dict, int]:
     """Return (state, global position) of a projection key; the initial state when absent."""
-    row = Projection.objects.filter(name=name, key=key).values_list("state", "global_position").first()
-    return row if row else (get_spec(name).initial(key), 0)
+    row = Projection.objects.filter(name=name, key=key).values_list("global_position", "checksum").first()
+    if row is None:
+        return get_spec(name).initial(key), 0
+    position, digest = row
+    cached = _state_cache.get((name, key))
+    if cached is not None and cached[0] == digest:
+        return cached[1], position
+    state = Projection.objects.filter(name=name, key=key).values_list("state", flat=True).first()
+    _state_cache[(name, key)] = (digest, state)
+    return state, position
 
 
 @dataclass
@@ -160,6 +192,7 @@ def rebuild_and_replace(*, names: Iterable[str] | None = None,
     names = list(names) if names is not None else list(registry())
     rebuilt = rebuild_in_memory(names=names, progress=progress)
     Projection.objects.filter(name__in=names).delete()
+    _state_cache.clear()
     Projection.objects.bulk_create([
         Projection(name=name, key=key, state=state, global_position=rebuilt.positions[(name, key)],
                    checksum=checksum(state))

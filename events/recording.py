@@ -13,13 +13,14 @@ from .types import RecordedEvent
 
 
 @transaction.atomic
-def record(items, *, known_states: dict[tuple[str, str], dict] | None = None) -> list[RecordedEvent]:
+def record(items, *, known_states: dict[tuple[str, str], dict] | None = None,
+           fresh_ids: bool = False) -> list[RecordedEvent]:
     """Append `(stream_id, events, expected_version)` items and update projections atomically.
 
     `known_states` are projection states the caller already computed for these very events
     (the tick folds the world while evaluating it); they are stored instead of folded again.
     """
-    recorded = append_batch(items)
+    recorded = append_batch(items, fresh_ids=fresh_ids)
     project(recorded, known_states=known_states or {})
     transaction.on_commit(partial(publish, recorded))
     return recorded

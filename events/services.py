@@ -8,6 +8,7 @@ Global positions are therefore assigned here, under that lock, as max + 1.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ ExpectedVersion = int | _ExpectedVersion
 # Any constant works; it names "the event store's global write lock" among advisory locks.
 ADVISORY_LOCK_KEY = 0x5E1F_91A7
 _IN_CHUNK = 500
+_CANONICAL_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 @dataclass(slots=True)
@@ -67,9 +69,14 @@ def append(
 
 
 def append_batch(
-    items: Iterable[tuple[str, Sequence[NewEvent], ExpectedVersion]],
+    items: Iterable[tuple[str, Sequence[NewEvent], ExpectedVersion]], *, fresh_ids: bool = False,
 ) -> list[RecordedEvent]:
-    """Append to several streams in one transaction; all or nothing. Return the recorded events."""
+    """Append to several streams in one transaction; all or nothing. Return the recorded events.
+
+    `fresh_ids=True` declares that every explicit event id was just made with uuid4 by the
+    caller, so none can be a retry and the idempotency lookup is skipped (the unique index
+    still refuses a duplicate).
+    """
     prepared = [
         (_check_stream_id(stream_id), _prepare_all(events), _check_expected(expected))
         for stream_id, events, expected in items
@@ -77,7 +84,7 @@ def append_batch(
     _refuse_duplicate_ids(prepared)
     try:
         with transaction.atomic():
-            return _append_prepared(prepared)
+            return _append_prepared(prepared, fresh_ids=fresh_ids)
     except EventStoreError:
         raise
     except IntegrityError as exc:
@@ -129,10 +136,13 @@ def _prepare(event: NewEvent) -> _Prepared:
         raise InvalidEvent(f"event {event.type} is not JSON-serialisable: {exc}") from exc
     if event.id is None:
         return _Prepared(str(uuid.uuid4()), event.type, event.data, metadata, data_json, metadata_json, False)
-    try:
-        event_id = str(uuid.UUID(str(event.id)))
-    except ValueError as exc:
-        raise InvalidEvent(f"invalid event id {event.id!r}: expected a UUID") from exc
+    if isinstance(event.id, str) and _CANONICAL_UUID_RE.match(event.id):
+        event_id = event.id
+    else:
+        try:
+            event_id = str(uuid.UUID(str(event.id)))
+        except ValueError as exc:
+            raise InvalidEvent(f"invalid event id {event.id!r}: expected a UUID") from exc
     return _Prepared(event_id, event.type, event.data, metadata, data_json, metadata_json, True)
 
 
@@ -146,11 +156,11 @@ def _refuse_duplicate_ids(prepared) -> None:
                 seen.add(event.id)
 
 
-def _append_prepared(prepared) -> list[RecordedEvent]:
+def _append_prepared(prepared, *, fresh_ids: bool = False) -> list[RecordedEvent]:
     cursor = connection.cursor()
     if connection.vendor == "postgresql":
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-    explicit_ids = [e.id for _, events, _ in prepared for e in events if e.explicit_id]
+    explicit_ids = [] if fresh_ids else [e.id for _, events, _ in prepared for e in events if e.explicit_id]
     existing = _load_existing(cursor, explicit_ids) if explicit_ids else {}
     heads = _load_heads(cursor, {stream_id for stream_id, _, _ in prepared})
     now = timezone.now()
