@@ -8,7 +8,10 @@ PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/selfplay
 PYTEST_ARGS ?=
 
-.PHONY: install run redis migrate test lint test-sqlite test-postgres bench clean
+SOAK_TICKS ?= 43200
+SOAK_AGENTS ?= 100
+
+.PHONY: install run redis migrate test lint test-sqlite test-postgres bench soak clean
 
 install: $(STAMP)
 
@@ -53,6 +56,12 @@ test-postgres: install
 
 bench: install redis
 	$(BIN)/python -m tests.bench
+
+soak: install
+	mkdir -p var/soak && rm -f var/soak/soak.sqlite3*
+	DATABASE_URL=sqlite:///$(CURDIR)/var/soak/soak.sqlite3 $(BIN)/python manage.py migrate --no-input -v 0
+	DATABASE_URL=sqlite:///$(CURDIR)/var/soak/soak.sqlite3 $(BIN)/python manage.py selfplay_soak \
+	  --ticks $(SOAK_TICKS) --agents $(SOAK_AGENTS) --every 2000
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -1,15 +1,27 @@
-"""Record events: append, fold into projections and publish after commit, as one unit."""
+"""Record events: append, fold into projections, run the after-record hooks, publish after commit.
+
+Hooks (`settings.SELFPLAY_AFTER_RECORD`, dotted paths to `hook(recorded) -> None`) run inside
+the same transaction, after the projections are updated: the checkpoint manager uses one to
+snapshot streams by policy, so a checkpoint is never ahead of or behind its events.
+"""
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from .projections import project
 from .publish import publish
 from .services import append_batch
 from .types import RecordedEvent
+
+
+@cache
+def _hooks():
+    return [import_string(path) for path in getattr(settings, "SELFPLAY_AFTER_RECORD", [])]
 
 
 @transaction.atomic
@@ -22,5 +34,7 @@ def record(items, *, known_states: dict[tuple[str, str], dict] | None = None,
     """
     recorded = append_batch(items, fresh_ids=fresh_ids)
     project(recorded, known_states=known_states or {})
+    for hook in _hooks():
+        hook(recorded)
     transaction.on_commit(partial(publish, recorded))
     return recorded

@@ -1,3 +1,4 @@
+import logging
 import os
 import resource
 import time
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         if Region.objects.filter(id=region).exists():
             raise CommandError(f"region {region!r} exists; soak a fresh database or pass --region")
         settings.SELFPLAY_PUBLISH_EVENTS = False  # nobody listens; measure the daemon alone
+        logging.getLogger("agents.services").setLevel(logging.WARNING)  # progress lines instead
         side = max(32, int((agents * 12) ** 0.5))
         created = create_region(region_id=region, seed=seed, epoch=Region._meta.get_field("epoch")
                                 .to_python("2026-01-01T00:00:00Z"), width=side, height=side)
