@@ -86,3 +86,38 @@ class PendingCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} for {self.agent_id} at tick {self.applies_at_tick}"
+
+
+class AgentKey(models.Model):
+    """An API key with which an external agent submits its own decisions.
+
+    Only a SHA-256 digest is stored; the key itself is shown once, when it is created.
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=12, help_text="The key's first characters, to tell keys apart.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agent_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… for {self.agent_id}"
+
+
+class CommandReceipt(models.Model):
+    """The first answer to an accepted command, replayed for a retry with the same key."""
+
+    actor = models.CharField(max_length=160)
+    idempotency_key = models.CharField(max_length=64)
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["actor", "idempotency_key"],
+                                               name="agents_one_receipt_per_actor_key")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.idempotency_key}"

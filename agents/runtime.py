@@ -9,6 +9,7 @@ from django.conf import settings
 
 from agents.brains.base import AgentContext, Brain
 from agents.brains.registry import UnknownBrain, load_brain
+from selfplay.canonical import canonical_json
 from selfplay.world import agent_rng
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,11 @@ def decide(brain_name: str, ctx: AgentContext, world_state: dict) -> tuple[objec
         return IDLE, f"{type(exc).__name__}: {exc}"[:200]
     if not decisions:
         return IDLE, None
+    try:
+        canonical_json(decisions[0])
+    except (TypeError, ValueError) as exc:
+        # Recorded inputs must be JSON; an unrecordable one would fail the tick for everyone.
+        return IDLE, f"unrecordable decision: {exc}"[:200]
     return decisions[0], None
 
 

@@ -165,7 +165,7 @@ def _run_tick(*, region: Region, tick: int) -> int:
     agents = {row.id: row for row in _agent_rows(region)}
     world_events = _status_changes(state, agents, tick, correlation)
     if world_events:
-        state = world.fold("world", state, world_events)
+        state = world.fold("world", state, [(e.type, e.data) for e in world_events])
     pending = _take_pending(region, tick)
     plans = _plans(region.id)
 
@@ -174,9 +174,11 @@ def _run_tick(*, region: Region, tick: int) -> int:
     causes: dict[str, str] = {}
     for agent_id in sorted(state["agents"]):
         agent = agents.get(agent_id)
-        if agent is None or agent.status != Agent.Status.ACTIVE:
-            continue
         command = pending.get(agent_id)
+        # A paused agent sits out, but a command already accepted for it is still recorded
+        # and evaluated, so its sender sees it fail ("agent_paused") instead of vanish.
+        if agent is None or (agent.status != Agent.Status.ACTIVE and command is None):
+            continue
         data = {"tick": tick, "region": region.id}
         metadata = {"actor": f"agent:{agent_id}", "tick": tick, "correlationId": correlation}
         if command is not None:
@@ -190,7 +192,9 @@ def _run_tick(*, region: Region, tick: int) -> int:
             if error:
                 data["brainError"] = error
         event_id = str(uuid.uuid4())
-        causes[agent_id] = event_id
+        # The outcome names its cause: the command for an override or external decision,
+        # otherwise the brain's recorded decision.
+        causes[agent_id] = command.event_id if command is not None else event_id
         decisions[agent_id] = action
         agent_items.append((f"agent:{agent_id}", [NewEvent("agent.action.submitted", data, metadata, id=event_id)]))
 

@@ -112,3 +112,14 @@ def head_global_position() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(global_position), 0) FROM events_event")
         return cursor.fetchone()[0]
+
+
+def projection_row(name: str, key: str) -> dict | None:
+    """Return `{name, key, globalPosition, checksum, state}` of a stored projection key, or None."""
+    from .models import Projection
+
+    row = Projection.objects.filter(name=name, key=key).values("state", "global_position", "checksum").first()
+    if row is None:
+        return None
+    return {"name": name, "key": key, "globalPosition": row["global_position"],
+            "checksum": row["checksum"], "state": row["state"]}

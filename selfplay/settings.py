@@ -155,11 +155,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("SELFPLAY_VISIB
 # --- REST framework and the schema ----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "agents.auth.AgentKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "selfplay.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Selfplay API",
@@ -200,3 +206,7 @@ SELFPLAY_PROJECTIONS = [
 SELFPLAY_PUBLISH_EVENTS = env_bool("SELFPLAY_PUBLISH_EVENTS", True)
 # Called inside the recording transaction with the recorded events (see events.recording).
 SELFPLAY_AFTER_RECORD: list[str] = []
+# Commands: a hard per-actor limit (fixed window, counted in Redis).
+SELFPLAY_COMMAND_RATE_LIMIT = env_int("SELFPLAY_COMMAND_RATE_LIMIT", 30)
+SELFPLAY_COMMAND_RATE_WINDOW_SECONDS = env_int("SELFPLAY_COMMAND_RATE_WINDOW_SECONDS", 60)
+SELFPLAY_REDIS_PREFIX = os.environ.get("SELFPLAY_REDIS_PREFIX", "selfplay")

@@ -1,0 +1,177 @@
+"""Commands from players, operators and external agents (DESIGN §5 `POST /command`).
+
+Every accepted command is an event in the agent's stream, with its actor; overrides and
+external decisions also wait as a `PendingCommand` for the next tick, which uses them in place
+of the brain and records the result with `causationId` pointing back to the command.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from events.projections import load_state
+from events.recording import record
+from events.store import ANY, NewEvent
+from events.types import STREAM_ID_RE
+from selfplay.world import InvalidAction, validate_action
+
+from . import ratelimit
+from .auth import AgentPrincipal, actor_of
+from .models import Agent, CommandReceipt, PendingCommand
+
+KINDS = ("override", "decision", "pause", "resume")
+MAX_REASON = 500
+_KEY_NAMESPACE = uuid.UUID("6f1c0000-5e1f-4a1a-9000-000000000002")
+
+STATUS_OF = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404,
+             "conflict": 409, "rate_limited": 429, "unavailable": 503}
+
+
+class CommandRefused(Exception):
+    """A command that is not accepted; `code` is a DESIGN §5 error code."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.details, self.retry_after = code, message, details or {}, retry_after
+
+    @property
+    def status(self) -> int:
+        return STATUS_OF[self.code]
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: str
+    stream_id: str
+    action: dict[str, Any] | None = None
+    reason: str = ""
+    idempotency_key: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def submit_command(*, principal, command: Command) -> dict:
+    """Accept a command or raise CommandRefused; return the answer body of a 202."""
+    actor = actor_of(principal)
+    if actor is None:
+        raise CommandRefused("unauthenticated", "Log in, or send an API token or agent key, to submit commands.")
+    agent = _agent_of(command.stream_id)
+    if command.idempotency_key:
+        receipt = CommandReceipt.objects.filter(actor=actor, idempotency_key=command.idempotency_key).first()
+        if receipt is not None:
+            return receipt.response
+    _authorize(principal, agent, command)
+    _rate_limit(actor)
+    action = _validate(principal, command)
+    try:
+        return _accept(actor, agent, command, action)
+    except IntegrityError:
+        # A concurrent twin (same idempotency key, or a second override for the same tick) won.
+        if command.idempotency_key:
+            receipt = CommandReceipt.objects.filter(actor=actor, idempotency_key=command.idempotency_key).first()
+            if receipt is not None:
+                return receipt.response
+        raise _pending_conflict(agent, command) from None
+
+
+def _agent_of(stream_id: str) -> Agent:
+    if not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id) or not stream_id.startswith("agent:"):
+        raise CommandRefused("invalid", "streamId must name an agent stream, like agent:ada.",
+                             {"streamId": "expected agent:<id>"})
+    agent = Agent.objects.select_related("owner", "region").filter(id=stream_id.partition(":")[2]).first()
+    if agent is None:
+        raise CommandRefused("not_found", f"No agent {stream_id}.", {"streamId": stream_id})
+    return agent
+
+
+def _authorize(principal, agent: Agent, command: Command) -> None:
+    is_agent_key = isinstance(principal, AgentPrincipal)
+    if command.kind == "decision":
+        if is_agent_key and principal.agent_id == agent.id:
+            return
+        raise CommandRefused("forbidden", "Only the agent itself, with its own key, submits decisions.")
+    if is_agent_key:
+        raise CommandRefused("forbidden", f"An agent key cannot submit {command.kind} commands.")
+    if principal.is_staff or (agent.owner_id is not None and agent.owner_id == principal.pk):
+        return
+    raise CommandRefused("forbidden", f"Only {agent.id}'s owner or an operator may {command.kind} it.")
+
+
+def _rate_limit(actor: str) -> None:
+    try:
+        decision = ratelimit.hit(actor)
+    except ratelimit.RateLimitUnavailable as exc:
+        raise CommandRefused("unavailable", "Commands are unavailable: the rate limiter cannot be reached.",
+                             {"reason": str(exc)}) from exc
+    if not decision.allowed:
+        raise CommandRefused("rate_limited",
+                             f"At most {decision.limit} commands per window; retry in {decision.retry_after} s.",
+                             {"limit": decision.limit, "retryAfter": decision.retry_after},
+                             retry_after=decision.retry_after)
+
+
+def _validate(principal, command: Command) -> dict | None:
+    reason = command.reason or ""
+    if len(reason) > MAX_REASON:
+        raise CommandRefused("invalid", f"reason is longer than {MAX_REASON} characters.", {"reason": "too long"})
+    if principal.is_staff and command.kind != "decision" and not reason.strip():
+        raise CommandRefused("invalid", "Operators must give a reason.", {"reason": "required for operators"})
+    if command.kind in ("pause", "resume"):
+        return None
+    if command.action is None:
+        raise CommandRefused("invalid", f"A {command.kind} needs an action.", {"action": "required"})
+    try:
+        return validate_action(command.action)
+    except InvalidAction as exc:
+        raise CommandRefused("invalid", f"Invalid action: {exc}", {"action": exc.details}) from exc
+
+
+@transaction.atomic
+def _accept(actor: str, agent: Agent, command: Command, action: dict | None) -> dict:
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    world_state, _ = load_state("world", agent.region_id)
+    applies_at = world_state["tick"] + 1
+    base = {"agentId": agent.id, "region": agent.region_id, "appliesAtTick": applies_at}
+    if command.kind in ("override", "decision"):
+        source = PendingCommand.Source.OVERRIDE if command.kind == "override" else PendingCommand.Source.EXTERNAL
+        if PendingCommand.objects.filter(agent=agent, applies_at_tick=applies_at, source=source).exists():
+            raise _pending_conflict(agent, command, applies_at)
+        if command.kind == "override":
+            event_type, data = "player.override.submitted", {**base, "action": action, "reason": command.reason}
+        else:
+            event_type, data = "agent.decision.submitted", {**base, "action": action}
+    else:
+        target = Agent.Status.PAUSED if command.kind == "pause" else Agent.Status.ACTIVE
+        if agent.status == target:
+            raise CommandRefused("conflict", f"{agent.id} is already {target}.", {"status": agent.status})
+        event_type, data = f"agent.{'paused' if command.kind == 'pause' else 'resumed'}", {**base, "reason": command.reason}
+    metadata = {"actor": actor}
+    if command.idempotency_key:
+        metadata["idempotencyKey"] = command.idempotency_key
+    event_id = (str(uuid.uuid5(_KEY_NAMESPACE, f"{actor}\n{command.idempotency_key}"))
+                if command.idempotency_key else str(uuid.uuid4()))
+    recorded = record([(agent.stream_id, [NewEvent(event_type, data, metadata, id=event_id)], ANY)])[0]
+    if command.kind in ("override", "decision"):
+        PendingCommand.objects.create(agent=agent, applies_at_tick=applies_at, source=source, action=action,
+                                      event_id=recorded.id, actor=actor)
+    else:
+        agent.status = target
+        agent.save(update_fields=["status"])
+    answer = {"accepted": True, "eventId": recorded.id, "streamId": recorded.stream_id,
+              "position": recorded.position, "appliesAtTick": applies_at}
+    if command.idempotency_key:
+        CommandReceipt.objects.create(actor=actor, idempotency_key=command.idempotency_key, response=answer)
+    return answer
+
+
+def _pending_conflict(agent: Agent, command: Command, applies_at: int | None = None) -> CommandRefused:
+    pending = PendingCommand.objects.filter(agent=agent).order_by("-applies_at_tick").first()
+    details = {}
+    if pending is not None:
+        details = {"pendingEventId": pending.event_id, "pendingActor": pending.actor,
+                   "appliesAtTick": pending.applies_at_tick, "source": pending.source}
+    return CommandRefused("conflict", f"{agent.id} already has a pending {command.kind} for tick "
+                          f"{applies_at or details.get('appliesAtTick')}.", details)

@@ -1,0 +1,12 @@
+"""OpenAPI description of the agent-key authentication (loaded in AgentsConfig.ready)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class AgentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "agents.auth.AgentKeyAuthentication"
+    name = "agentKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`AgentKey <key>`: an external agent submitting its own decisions."}
