@@ -32,10 +32,16 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_key() -> tuple[str, str, str]:
+    """Return (key, prefix, digest) for a fresh agent key."""
+    key = f"spk_{secrets.token_urlsafe(32)}"
+    return key, key[:12], key_digest(key)
+
+
 def issue_key(agent: Agent) -> str:
     """Create an API key for an agent and return it (the only time it is visible)."""
-    key = f"spk_{secrets.token_urlsafe(32)}"
-    AgentKey.objects.create(agent=agent, prefix=key[:12], digest=key_digest(key))
+    key, prefix, digest = new_key()
+    AgentKey.objects.create(agent=agent, prefix=prefix, digest=digest)
     return key
 
 

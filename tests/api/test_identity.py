@@ -1,0 +1,65 @@
+"""Players, their tokens and agents' keys: selfplay_player and the admin's key management."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from agents.models import Agent, AgentKey
+
+from .conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def run_player(*args) -> list[str]:
+    out = io.StringIO()
+    call_command("selfplay_player", *args, stdout=out)
+    return out.getvalue().strip().splitlines()
+
+
+def test_selfplay_player_creates_owns_and_prints_the_token_last(world):
+    lines = run_player("alice", "--agent", "ada")
+    alice = User.objects.get(username="alice")
+    assert lines[-1] == Token.objects.get(user=alice).key
+    assert Agent.objects.get(id="ada").owner == alice
+    # Again, with another agent: same token, both agents owned.
+    lines = run_player("alice", "--agent", "bob")
+    assert lines[-1] == Token.objects.get(user=alice).key
+    assert set(Agent.objects.filter(owner=alice).values_list("id", flat=True)) == {"ada", "bob"}
+    assert "updated player alice; owns ada, bob" in lines[0]
+
+
+def test_selfplay_player_refuses_unknown_agents_and_writes_nothing(world):
+    with pytest.raises(CommandError, match="no such agent"):
+        run_player("carol", "--agent", "zed")
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_the_printed_token_authenticates_commands(world):
+    token = run_player("alice", "--agent", "ada")[-1]
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.post("/command", {"kind": "pause", "streamId": "agent:ada"}, format="json")
+    assert response.status_code == 202
+
+
+def test_operator_creates_a_key_in_the_admin_and_it_works_once_shown(world, client):
+    operator = User.objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client.force_login(operator)
+    response = client.post("/admin/agents/agentkey/add/", {"agent": "ada"}, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    key = next(m.split(" is ")[1].split(" ")[0] for m in shown if "new key for ada" in m)
+    stored = AgentKey.objects.get(agent_id="ada")
+    assert key.startswith(stored.prefix) and key not in stored.digest
+    decision = {"kind": "decision", "streamId": "agent:ada", "action": {"type": "rest"}}
+    assert client_for(agent_key=key).post("/command", decision, format="json").status_code == 202
+    client.post("/admin/agents/agentkey/", {"action": "revoke", "_selected_action": [stored.pk]})
+    refused = client_for(agent_key=key).post("/command", decision, format="json")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthenticated"
