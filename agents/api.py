@@ -46,15 +46,8 @@ class CommandSubmitApi(APIView):
     def post(self, request):
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_COMMAND_BYTES:
             raise ApiError("invalid", f"A command body is at most {MAX_COMMAND_BYTES} bytes.")
-        if not isinstance(request.data, dict):
-            raise ApiError("invalid", "The body must be a JSON object.")
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        body = serializer.validated_data
-        key = body.get("idempotencyKey")
-        command = Command(kind=body["kind"], stream_id=body["streamId"], action=body.get("action"),
-                          reason=body.get("reason") or "", idempotency_key=str(key) if key else None)
         try:
+            command = command_from_body(request.data)
             answer = submit_command(principal=request.user, command=command)
         except CommandRefused as refused:
             headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
@@ -62,4 +55,14 @@ class CommandSubmitApi(APIView):
         return Response(self.OutputSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 
-
+def command_from_body(body) -> Command:
+    """Validate a command body (HTTP or WebSocket) into a Command, or raise CommandRefused."""
+    if not isinstance(body, dict):
+        raise CommandRefused("invalid", "The body must be a JSON object.")
+    serializer = CommandSubmitApi.InputSerializer(data=body)
+    if not serializer.is_valid():
+        raise CommandRefused("invalid", "The command is invalid; see details.", serializer.errors)
+    data = serializer.validated_data
+    key = data.get("idempotencyKey")
+    return Command(kind=data["kind"], stream_id=data["streamId"], action=data.get("action"),
+                   reason=data.get("reason") or "", idempotency_key=str(key) if key else None)

@@ -23,6 +23,11 @@ def stream_group(stream_id: str) -> str:
     return "stream." + stream_id.replace(":", ".")
 
 
+def region_group(region: str) -> str:
+    """Return the group that hears a region's heartbeat, once per tick."""
+    return f"region.{region}"
+
+
 def publish(events: Sequence[RecordedEvent]) -> None:
     if not settings.SELFPLAY_PUBLISH_EVENTS or not events:
         return
@@ -41,3 +46,12 @@ def publish(events: Sequence[RecordedEvent]) -> None:
 async def _send_all(layer, by_stream: dict[str, list[dict]]) -> None:
     for stream_id, wire_events in by_stream.items():
         await layer.group_send(stream_group(stream_id), {"type": "stream.events", "events": wire_events})
+    # A heartbeat per completed tick lets every consumer of the region notice messages the
+    # layer dropped (it drops silently when a channel is full) and refill from the store.
+    for stream_id, wire_events in by_stream.items():
+        kind, _, region = stream_id.partition(":")
+        for event in wire_events:
+            if kind == "world" and event["type"] == "world.tick.completed":
+                await layer.group_send(region_group(region), {
+                    "type": "stream.heartbeat", "region": region, "tick": event["data"]["tick"],
+                    "worldHead": event["position"]})

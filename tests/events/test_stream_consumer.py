@@ -1,0 +1,167 @@
+"""`WS /stream` (DESIGN §6): catch-up, live relay, gap filling, heartbeats, origin, commands."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers, get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from events.publish import region_group, stream_group
+from events.store import NewEvent, append
+from selfplay.routing import websocket_urlpatterns
+
+pytestmark = pytest.mark.django_db
+STREAM = "world:test"
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection(monkeypatch):
+    """database_sync_to_async closes "old" connections around each call; in a test that would
+    close the connection holding the test's transaction (the real server is unaffected)."""
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
+
+
+@pytest.fixture(autouse=True)
+def memory_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def append_n(n: int, stream: str = STREAM):
+    return append(stream, [NewEvent("test.happened", {"n": i}) for i in range(n)])
+
+
+def wire(events):
+    return [e.to_wire() for e in events]
+
+
+async def receive_until(communicator, kind: str, limit: int = 50) -> list[dict]:
+    """Collect messages up to and including the first of type `kind`."""
+    got = []
+    for _ in range(limit):
+        message = await communicator.receive_json_from(timeout=3)
+        got.append(message)
+        if message["type"] == kind:
+            return got
+    raise AssertionError(f"no {kind} in {got}")
+
+
+def positions(messages) -> list[int]:
+    return [m["event"]["position"] for m in messages if m["type"] == "event"]
+
+
+def connect(path: str):
+    return WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+
+
+def run(coroutine_function):
+    async_to_sync(coroutine_function)()
+
+
+def test_catches_up_from_a_position_then_reports_caught_up():
+    append_n(5)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=2")
+        connected, _ = await communicator.connect()
+        assert connected
+        messages = await receive_until(communicator, "caught_up")
+        assert positions(messages) == [3, 4, 5]
+        assert messages[-1] == {"type": "caught_up", "position": 5}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_live_events_fill_gaps_and_drop_duplicates():
+    append_n(2)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        more = await _append(6)  # positions 3..8 are in the store
+        layer = get_channel_layer()
+        # The layer dropped 3..5: only 6..8 arrive live, then a duplicate of 7.
+        await layer.group_send(stream_group(STREAM), {"type": "stream.events", "events": wire(more[3:])})
+        await layer.group_send(stream_group(STREAM), {"type": "stream.events", "events": wire(more[4:5])})
+        got = [await communicator.receive_json_from(timeout=3) for _ in range(6)]
+        assert positions(got) == [3, 4, 5, 6, 7, 8]
+        assert await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_heartbeat_beyond_what_was_delivered_refills_from_the_store():
+    append_n(1)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        await _append(3)  # nothing published: every live message for 2..4 was lost
+        await get_channel_layer().group_send(region_group("test"), {
+            "type": "stream.heartbeat", "region": "test", "tick": 9, "worldHead": 4})
+        messages = await receive_until(communicator, "heartbeat")
+        assert messages[0]["type"] == "error" and messages[0]["error"]["code"] == "lagging"
+        assert positions(messages) == [2, 3, 4]
+        assert messages[-1] == {"type": "heartbeat", "tick": 9, "headPosition": 4}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("query", ["streamId=nope&from=0", "streamId=world:test&from=-1",
+                                   "streamId=world:test&from=x"])
+def test_bad_queries_get_an_error_then_close(query):
+    async def scenario():
+        communicator = connect(f"/stream?{query}")
+        await communicator.connect()
+        message = await communicator.receive_json_from(timeout=3)
+        assert message["type"] == "error" and message["error"]["code"] == "invalid"
+        assert (await communicator.receive_output(timeout=3))["type"] == "websocket.close"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("origin,accepted", [(b"http://127.0.0.1:8000", True), (b"http://evil.example", False),
+                                             (None, False)])
+def test_origin_is_checked_against_allowed_hosts(origin, accepted):
+    from selfplay.asgi import application
+
+    headers = [(b"origin", origin)] if origin else []
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/stream?streamId={STREAM}&from=0", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected is accepted
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_commands_need_a_logged_in_player():
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        await communicator.send_json_to({"type": "command", "kind": "pause", "streamId": "agent:ada"})
+        result = await communicator.receive_json_from(timeout=3)
+        assert result["type"] == "command.result" and result["status"] == 401
+        assert result["error"]["code"] == "unauthenticated"
+        await communicator.send_to(text_data="not json")
+        error = await communicator.receive_json_from(timeout=3)
+        assert error["type"] == "error" and error["error"]["code"] == "invalid"
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+async def _append(n: int):
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(append_n)(n)
+
