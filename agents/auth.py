@@ -45,6 +45,15 @@ def issue_key(agent: Agent) -> str:
     return key
 
 
+class PlayerTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `Authorization: Token <key>`, refusing malformed keys before they reach the database."""
+
+    def authenticate_credentials(self, key):
+        if not (len(key) == 40 and all(c in "0123456789abcdef" for c in key)):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(key)
+
+
 class AgentKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: AgentKey <key>`."""
 

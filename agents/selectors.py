@@ -34,12 +34,24 @@ def region_status(region: Region, *, now: datetime) -> dict:
 
 
 def world_status(*, now: datetime) -> dict:
-    """Return the operator's overview: regions, agents, streams, events."""
+    """Return the operator's overview: regions, agents, streams, events, checkpoints, flags."""
+    from checkpoints.models import Checkpoint
+    from verification import selectors as verification
+
+    regions = []
+    for region in Region.objects.all():
+        regions.append({**region_status(region, now=now),
+                        "ticksPerMinute": verification.ticks_per_minute(region, now=now),
+                        "continuity": verification.region_continuity(region)})
     return {
         "now": now.isoformat(),
-        "regions": [region_status(region, now=now) for region in Region.objects.all()],
+        "regions": regions,
         "agents": Agent.objects.count(),
         "streams": Stream.objects.count(),
         "events": Event.objects.count(),
         "headGlobalPosition": head_global_position(),
+        "checkpoints": Checkpoint.objects.count(),
+        "openFlags": verification.open_flags(),
+        "playerhood": verification.playerhood_distribution(),
+        "suspectSessions": verification.suspect_sessions(),
     }

@@ -31,11 +31,39 @@ class StreamAdmin(ReadOnlyAdmin):
     search_fields = ["id"]
 
 
+class ActorKindFilter(admin.SimpleListFilter):
+    title = "actor"
+    parameter_name = "actor_kind"
+
+    def lookups(self, request, model_admin):
+        return [("agent", "agents"), ("player", "players"), ("operator", "operators"), ("system", "system")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "system":
+            return queryset.filter(metadata__actor="system")
+        if self.value():
+            return queryset.filter(metadata__actor__startswith=f"{self.value()}:")
+        return queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["global_position", "stream_id", "position", "type", "actor", "recorded_at"]
-    list_filter = ["stream__kind", "type"]
-    search_fields = ["stream__id"]
+    """The audit log: filter by actor, type, stream kind; `?metadata__tick=17` for one tick,
+    `?stream__id__exact=agent:ada` for a stream's timeline; search by stream id or actor."""
+
+    list_display = ["global_position", "stream_id", "position", "type", "actor", "tick", "recorded_at"]
+    list_filter = [ActorKindFilter, "stream__kind", "type"]
+    search_fields = ["stream__id", "metadata__actor"]
+    list_per_page = 50
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup in ("metadata__tick", "metadata__actor", "stream__id__exact"):
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="tick")
+    def tick(self, obj):
+        return obj.metadata.get("tick", "")
     list_select_related = False
     show_full_result_count = False
     fields = ["global_position", "event_id", "stream", "position", "type", "pretty_data",

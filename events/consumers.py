@@ -1,7 +1,7 @@
 """`WS /stream` (DESIGN §6): a stream's events, gap-free, from a position on.
 
-The consumer catches up from the store, then relays the channel layer's live messages,
-de-duplicated by position. The layer may drop messages (it does so silently when a channel is
+The consumer catches up from the store, then relays live messages (received once per server
+process by `events.hub` and handed to each client's bounded queue), de-duplicated by position. The layer may drop messages (it does so silently when a channel is
 full), so any jump in positions, or a heartbeat showing a head beyond what was delivered, is
 filled from the store before anything newer is sent: positions reach the client strictly
 increasing, with no gap.
@@ -9,12 +9,14 @@ increasing, with no gap.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .hub import Subscription, hub
 from .publish import region_group, stream_group
 from .selectors import read_stream, stream_version
 from .types import STREAM_ID_RE
@@ -31,6 +33,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     stream_id: str = ""
     delivered: int = 0
     groups_joined: list[str]
+    subscription: Subscription | None = None
+    pump: asyncio.Task | None = None
 
     async def connect(self):
         self.groups_joined = []
@@ -52,16 +56,45 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4400)
             return
         self.stream_id, self.delivered = stream_id, start
-        # Join first, then catch up: whatever commits meanwhile arrives live and is de-duplicated.
+        # Subscribe first, then catch up: whatever commits meanwhile arrives live and is
+        # de-duplicated by position.
+        self.subscription = Subscription()
         for group in [stream_group(stream_id), *(await self._heartbeat_groups())]:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await hub().subscribe(group, self.subscription)
             self.groups_joined.append(group)
         await self.fill_from_store()
         await self.send_json({"type": "caught_up", "position": self.delivered})
+        self.pump = asyncio.create_task(self._pump())
 
     async def disconnect(self, code):
+        if self.pump is not None:
+            self.pump.cancel()
         for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await hub().unsubscribe(group, self.subscription)
+
+    async def _pump(self) -> None:
+        """Deliver the hub's messages for this client, one at a time, in order."""
+        try:
+            while True:
+                message = await self.subscription.queue.get()
+                if message["type"] == "hub.overflow":
+                    await self._recover_from_overflow()
+                elif message["type"] == "stream.events":
+                    await self.stream_events(message)
+                elif message["type"] == "stream.heartbeat":
+                    await self.stream_heartbeat(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("stream %s: delivery failed; closing", self.stream_id)
+            await self.close(code=1011)
+
+    async def _recover_from_overflow(self) -> None:
+        self.subscription.overflowed = False
+        await self.send_json(error_message(
+            "overflow", "This connection fell behind and live messages were dropped; resuming from the store.",
+            {"delivered": self.delivered}))
+        await self.fill_from_store()
 
     @database_sync_to_async
     def _heartbeat_groups(self) -> list[str]:
@@ -86,21 +119,25 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                     return
                 await self._deliver(event.to_wire())
 
-    async def _deliver(self, wire: dict) -> None:
-        await self.send_json({"type": "event", "event": wire})
+    async def _deliver(self, wire: dict, frame: str | None = None) -> None:
+        if frame is None:
+            await self.send_json({"type": "event", "event": wire})
+        else:
+            await self.send(text_data=frame)
         self.delivered = wire["position"]
 
     # --- channel layer messages -------------------------------------------------------
 
     async def stream_events(self, message):
-        for wire in message["events"]:
+        frames = message.get("frames") or [None] * len(message["events"])
+        for wire, frame in zip(message["events"], frames, strict=True):
             position = wire["position"]
             if position <= self.delivered:
                 continue
             if position > self.delivered + 1:
                 await self.fill_from_store(until=position - 1)
             if position == self.delivered + 1:
-                await self._deliver(wire)
+                await self._deliver(wire, frame)
 
     async def stream_heartbeat(self, message):
         if self.stream_id.startswith("world:"):

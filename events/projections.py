@@ -78,23 +78,25 @@ def project(
     """Fold freshly appended events into every projection they touch; return the new states.
 
     Call inside the transaction that appended them. Events at or below a row's global position
-    are skipped, so an idempotent retry of an append never folds twice.
+    are skipped, so an idempotent retry of an append never folds twice. Rows are read and
+    written in batches: a tick touches one `agent` key per agent.
     """
-    new_states = {}
-    for (name, key), group in route(events).items():
-        spec = get_spec(name)
-        known = (known_states or {}).get((name, key))
+    groups = route(events)
+    known_states = known_states or {}
+    current = load_states([k for k in groups if k not in known_states])
+    new_states: dict[tuple[str, str], dict] = {}
+    positions: dict[tuple[str, str], int] = {}
+    for (name, key), group in groups.items():
+        known = known_states.get((name, key))
         if known is not None:
-            save_state(name, key, known, group[-1].global_position)
-            new_states[(name, key)] = known
+            new_states[(name, key)], positions[(name, key)] = known, group[-1].global_position
             continue
-        state, position = load_state(name, key)
+        state, position = current[(name, key)]
         fresh = [reducer_event(e) for e in group if e.global_position > position]
-        if not fresh:
-            continue
-        state = spec.fold(state, fresh)
-        save_state(name, key, state, fresh[-1]["globalPosition"])
-        new_states[(name, key)] = state
+        if fresh:
+            new_states[(name, key)] = get_spec(name).fold(state, fresh)
+            positions[(name, key)] = fresh[-1]["globalPosition"]
+    save_states({k: (state, positions[k]) for k, state in new_states.items()})
     return new_states
 
 
@@ -102,24 +104,80 @@ def project(
 # state is reused only when the row still holds that very content, whatever committed since:
 # the worker that ticks a region decodes its multi-megabyte world state once, not every tick.
 _state_cache: dict[tuple[str, str], tuple[str, dict]] = {}
+_CHUNK = 500
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def load_states(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[dict, int]]:
+    """Return {(name, key): (state, global position)} for many keys in a few queries."""
+    by_name: dict[str, list[str]] = {}
+    for name, key in keys:
+        by_name.setdefault(name, []).append(key)
+    found: dict[tuple[str, str], tuple[dict, int]] = {}
+    for name, names_keys in by_name.items():
+        missing: list[str] = []
+        heads: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(sorted(set(names_keys))):
+            for key, position, digest in Projection.objects.filter(name=name, key__in=chunk).values_list(
+                    "key", "global_position", "checksum"):
+                heads[key] = (position, digest)
+                cached = _state_cache.get((name, key))
+                if cached is not None and cached[0] == digest:
+                    found[(name, key)] = (cached[1], position)
+                else:
+                    missing.append(key)
+        for chunk in _chunks(missing):
+            for key, state in Projection.objects.filter(name=name, key__in=chunk).values_list("key", "state"):
+                _state_cache[(name, key)] = (heads[key][1], state)
+                found[(name, key)] = (state, heads[key][0])
+        spec = get_spec(name)
+        for key in names_keys:
+            found.setdefault((name, key), (spec.initial(key), 0))
+    return found
+
+
+def save_states(states: dict[tuple[str, str], tuple[dict, int]]) -> None:
+    """Store projection states and positions (canonical JSON, checksummed once), in batches."""
+    if not states:
+        return
+    now = _now_db()
+    rows = {}
+    for (name, key), (state, position) in states.items():
+        text = canonical_json(state)
+        digest = sha256_hex(text)
+        rows[(name, key)] = (text, position, digest)
+        _state_cache[(name, key)] = (digest, state)
+    existing: set[tuple[str, str]] = set()
+    by_name: dict[str, list[str]] = {}
+    for name, key in rows:
+        by_name.setdefault(name, []).append(key)
+    for name, keys in by_name.items():
+        for chunk in _chunks(keys):
+            existing.update((name, k) for k in Projection.objects.filter(name=name, key__in=chunk)
+                            .values_list("key", flat=True))
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        updates = [(text, position, digest, now, name, key)
+                   for (name, key), (text, position, digest) in rows.items() if (name, key) in existing]
+        if updates:
+            cursor.executemany(
+                f"UPDATE events_projection SET state = %s{cast}, global_position = %s, checksum = %s, "
+                "updated_at = %s WHERE name = %s AND key = %s", updates)
+        inserts = [(name, key, text, position, digest, now)
+                   for (name, key), (text, position, digest) in rows.items() if (name, key) not in existing]
+        if inserts:
+            cursor.executemany(
+                "INSERT INTO events_projection (name, key, state, global_position, checksum, updated_at) "
+                f"VALUES (%s, %s, %s{cast}, %s, %s, %s)", inserts)
 
 
 def save_state(name: str, key: str, state: dict, global_position: int) -> None:
-    """Store a projection's state and position (canonical JSON, checksummed once)."""
-    text = canonical_json(state)
-    digest = sha256_hex(text)
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE events_projection SET state = %s{cast}, global_position = %s, checksum = %s, "
-            "updated_at = %s WHERE name = %s AND key = %s",
-            [text, global_position, digest, _now_db(), name, key])
-        if cursor.rowcount == 0:
-            cursor.execute(
-                "INSERT INTO events_projection (name, key, state, global_position, checksum, updated_at) "
-                f"VALUES (%s, %s, %s{cast}, %s, %s, %s)",
-                [name, key, text, global_position, digest, _now_db()])
-    _state_cache[(name, key)] = (digest, state)
+    """Store one projection state and its position."""
+    save_states({(name, key): (state, global_position)})
 
 
 def _now_db():
@@ -128,16 +186,7 @@ def _now_db():
 
 def load_state(name: str, key: str) -> tuple[dict, int]:
     """Return (state, global position) of a projection key; the initial state when absent."""
-    row = Projection.objects.filter(name=name, key=key).values_list("global_position", "checksum").first()
-    if row is None:
-        return get_spec(name).initial(key), 0
-    position, digest = row
-    cached = _state_cache.get((name, key))
-    if cached is not None and cached[0] == digest:
-        return cached[1], position
-    state = Projection.objects.filter(name=name, key=key).values_list("state", flat=True).first()
-    _state_cache[(name, key)] = (digest, state)
-    return state, position
+    return load_states([(name, key)])[(name, key)]
 
 
 @dataclass

@@ -88,7 +88,11 @@ def append_batch(
     except EventStoreError:
         raise
     except IntegrityError as exc:
-        raise EventIdConflict("(unknown)", f"or the stream moved concurrently: {exc}") from exc
+        if "event_id" in str(exc):
+            raise EventIdConflict("(unknown)", f"by a concurrent append: {exc}") from exc
+        # Appends are serialised, so a taken position means a stream head out of step with its
+        # rows: something wrote behind the store's back. verify_chain names where.
+        raise EventStoreError(f"a stream's head does not match its events (run verify_chain): {exc}") from exc
     except OperationalError as exc:
         raise StoreUnavailable(f"the event store could not write: {exc}") from exc
     except DatabaseError as exc:

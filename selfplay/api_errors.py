@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -56,6 +57,10 @@ def exception_handler(exc, context):
                         headers=exc.headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("invalid", "The request body is too large."), status=400)
+    if isinstance(exc, DataError):
+        # e.g. a NUL byte, which PostgreSQL text cannot hold: bad input, not a server fault.
+        return Response(error_body("invalid", "The request holds characters or values that cannot be stored."),
+                        status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

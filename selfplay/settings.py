@@ -157,7 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "agents.auth.PlayerTokenAuthentication",
         "agents.auth.AgentKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -210,3 +210,17 @@ SELFPLAY_AFTER_RECORD: list[str] = []
 SELFPLAY_COMMAND_RATE_LIMIT = env_int("SELFPLAY_COMMAND_RATE_LIMIT", 30)
 SELFPLAY_COMMAND_RATE_WINDOW_SECONDS = env_int("SELFPLAY_COMMAND_RATE_WINDOW_SECONDS", 60)
 SELFPLAY_REDIS_PREFIX = os.environ.get("SELFPLAY_REDIS_PREFIX", "selfplay")
+
+# --- Checkpoints (checkpoints app; DESIGN §5, §7) ------------------------------------------------
+# Backend that stores new checkpoint states: checkpoints.storage.DatabaseStorage or .RedisStorage.
+SELFPLAY_CHECKPOINT_STORAGE = os.environ.get("SELFPLAY_CHECKPOINT_STORAGE", "checkpoints.storage.DatabaseStorage")
+SELFPLAY_CHECKPOINT_RETENTION = env_int("SELFPLAY_CHECKPOINT_RETENTION", 5)  # kept per stream
+SELFPLAY_TOKEN_TTL_SECONDS = env_int("SELFPLAY_TOKEN_TTL_SECONDS", 24 * 3600)
+SELFPLAY_AFTER_RECORD = ["checkpoints.services.after_record"]
+# Per-stream states, so that every stream can be checkpointed: `agent` and the generic `stream`.
+SELFPLAY_PROJECTIONS += ["checkpoints.projections.AGENT", "checkpoints.projections.STREAM"]
+# Verification: a tick later than this (default half the cadence) at p99 is cadence jitter;
+# one token used by two client sessions within this window is flagged.
+SELFPLAY_JITTER_THRESHOLD_MS = env_int("SELFPLAY_JITTER_THRESHOLD_MS", 0) or None
+SELFPLAY_TOKEN_SHARED_WINDOW_SECONDS = env_int("SELFPLAY_TOKEN_SHARED_WINDOW_SECONDS", 60)
+SELFPLAY_PROJECTIONS += ["verification.projections.PLAYERHOOD"]

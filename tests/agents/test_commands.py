@@ -12,10 +12,18 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from agents.management.commands import selfplay_status
 from agents.models import Agent, Region
 from agents.services import tick_region
+from checkpoints.models import Checkpoint
 from events.models import Event, Projection, Stream
 from events.store import head_global_position
 
-from .worlds import at, event_count, events_of, run_command
+from .worlds import (
+    at,
+    checkpoint_announcements,
+    event_count,
+    events_of,
+    projection_keys,
+    run_command,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,18 +79,26 @@ def test_the_beat_schedule_is_set_up_once_from_the_settings(settings):
     code, out, _ = run_command("setup_periodic_tasks")
     assert code == 0
     assert out == ("created 'simulation tick': agents.dispatch_simulation_ticks every 3 s\n"
-                   "created 'planning tick': agents.dispatch_planning_ticks every 45 s\n")
+                   "created 'planning tick': agents.dispatch_planning_ticks every 45 s\n"
+                   "created 'verification follow': verification.follow every 3 s\n")
     code, out, _ = run_command("setup_periodic_tasks")
     assert code == 0
-    assert out.startswith("updated 'simulation tick'")
+    assert out == ("updated 'simulation tick': agents.dispatch_simulation_ticks every 3 s\n"
+                   "updated 'planning tick': agents.dispatch_planning_ticks every 45 s\n"
+                   "updated 'verification follow': verification.follow every 3 s\n")
 
     tasks = {t.name: t for t in PeriodicTask.objects.all()}
-    assert sorted(tasks) == ["planning tick", "simulation tick"]
+    assert sorted(tasks) == ["planning tick", "simulation tick", "verification follow"]
     assert (tasks["simulation tick"].task, tasks["simulation tick"].interval.every,
             tasks["simulation tick"].interval.period) == ("agents.dispatch_simulation_ticks", 3, "seconds")
     assert (tasks["planning tick"].task, tasks["planning tick"].interval.every,
             tasks["planning tick"].interval.period) == ("agents.dispatch_planning_ticks", 45, "seconds")
+    # The verification follower keeps pace with the simulation tick: it shares its schedule.
+    assert (tasks["verification follow"].task, tasks["verification follow"].interval.every,
+            tasks["verification follow"].interval.period) == ("verification.follow", 3, "seconds")
+    assert tasks["verification follow"].interval_id == tasks["simulation tick"].interval_id
     assert all(t.enabled for t in tasks.values())
+    assert IntervalSchedule.objects.count() == 2
 
 
 def test_a_changed_cadence_updates_the_schedule_in_place(settings):
@@ -110,29 +126,64 @@ def test_status_as_json_reports_ticks_lag_and_counts(region, monkeypatch):
 
     assert code == 0
     status = json.loads(out)
-    last_tick_at = Event.objects.filter(stream_id="world:vale", type="world.tick.completed") \
-        .order_by("-position").first().recorded_at
+    completed = list(Event.objects.filter(stream_id="world:vale", type="world.tick.completed")
+                     .order_by("position"))
+    assert [e.data["tick"] for e in completed] == [1, 2, 3]
+    # Lateness is how long after its scheduled moment (epoch + tick * cadence) each tick was
+    # recorded. The ticks are recorded now, by the wall clock, months after the fixed 2026-01-01
+    # epoch: every tick is later than a whole interval, so ticks 1..3 read as one recovery.
+    late_ms = [round((e.recorded_at.timestamp() - at(region, e.data["tick"]).timestamp()) * 1000)
+               for e in completed]
+    assert min(late_ms) >= region.tick_seconds * 1000
+    # Every stream got its first checkpoint, announced in the checkpoint log (which has its own).
+    announced = checkpoint_announcements()
+    streams = sorted(Stream.objects.values_list("id", flat=True))
+    assert streams == ["agent:ada", "agent:bob", "agent:cy", "agent:dee", "system:checkpoints", "world:vale"]
+    assert sorted(e.data["streamId"] for e in announced) == streams
     assert status == {
         "now": now.isoformat(),
         "regions": [{
             "region": "vale", "lastTick": 3, "dueTick": 10, "lagTicks": 7, "cadenceSeconds": 2,
-            "lastTickAt": last_tick_at.isoformat(), "agents": 4, "activeAgents": 4,
+            "lastTickAt": completed[-1].recorded_at.isoformat(), "agents": 4, "activeAgents": 4,
+            # Completions recorded since now - 60 s: `now` is pinned near the epoch and the
+            # completions carry wall-clock times, so all three count.
+            "ticksPerMinute": 3,
+            "continuity": {  # nearest-rank percentiles of three; the recovery starts at tick 1
+                "latenessP50Ms": sorted(late_ms)[1], "latenessP99Ms": max(late_ms), "ticksMeasured": 3,
+                "caughtUpTicks": 3,
+                "recoveries": [{"fromTick": 1, "toTick": 3, "ticks": 3,
+                                "catchUpSeconds": round(late_ms[0] / 1000, 3)}],
+                "skippedRanges": [], "skippedTicks": 0,
+            },
         }],
         "agents": 4,
-        "streams": Stream.objects.count(),
+        "streams": len(streams),
         "events": Event.objects.count(),
         "headGlobalPosition": head_global_position(),
+        "checkpoints": len(announced),
+        "openFlags": {"total": 0, "byKind": {}},
+        "playerhood": {"verified": 0, "provisional": 0, "suspect": 0},
+        "suspectSessions": [],
     }
+    assert Checkpoint.objects.count() == len(announced)
     assert Event.objects.filter(type="world.tick.completed").count() == 3
 
 
 def test_status_for_people_names_each_region(region, monkeypatch):
     monkeypatch.setattr(selfplay_status, "timezone", SimpleNamespace(now=lambda: at(region, 2)))
+    # Creating the region checkpointed its world stream, and the checkpoint log checkpointed
+    # itself once: 5 world events (creation, 4 spawns) and 2 announcements in 2 streams.
+    assert [e.data["streamId"] for e in checkpoint_announcements()] == ["world:vale", "system:checkpoints"]
+    assert len(events_of("world:vale")) == 5
+
     code, out, _ = run_command("selfplay_status")
+
     assert code == 0
     assert out.splitlines() == [
-        "events 5 in 1 streams (head 5), agents 4",
-        "region vale: tick 0 (due 2, lag 2), every 2 s, 4/4 agents active, last tick at never",
+        "events 7 in 2 streams (head 7), agents 4, checkpoints 2",
+        "region vale: tick 0 (due 2, lag 2), every 2 s, 0 ticks/min, 4/4 agents active, last tick at never",
+        "  lateness p50 0.0 ms, p99 0.0 ms; caught up 0 ticks, skipped 0",
+        "open flags 0 (none); playerhood {'verified': 0, 'provisional': 0, 'suspect': 0}",
     ]
 
 
@@ -156,9 +207,16 @@ def test_a_small_soak_passes_every_check(restore_tick_log_level):
     assert lines[0] == "soak: region soak 32x32, 8 agents, 30 ticks (0.0 h of world time)"
     assert [line.split()[1] for line in lines if line.startswith("tick ")] == ["10/30", "20/30", "30/30"]
     events = Event.objects.count()
-    assert "gap check: 9 streams, positions gapless" in lines
-    assert f"ok: 9 streams, {events} events, every chain intact" in lines
-    assert (f"ok: 3 projection keys rebuilt twice identically; 30 ticks re-evaluated from {events} "
+    # The region's world stream, one stream per agent, and the checkpoint log.
+    streams = sorted(Stream.objects.values_list("id", flat=True))
+    assert streams == sorted(["world:soak", "system:checkpoints", *(f"agent:a{i}" for i in range(8))])
+    assert f"gap check: {len(streams)} streams, positions gapless" in lines
+    assert f"ok: {len(streams)} streams, {events} events, every chain intact" in lines
+    # world, agents and leaderboard of the region, `agent` of each agent, `stream` of the log.
+    keys = projection_keys()
+    assert sorted(keys) == sorted([("world", "soak"), ("agents", "soak"), ("leaderboard", "soak"),
+                                   *(("agent", f"a{i}") for i in range(8)), ("stream", "system:checkpoints")])
+    assert (f"ok: {len(keys)} projection keys rebuilt twice identically; 30 ticks re-evaluated from {events} "
             f"events, no divergence") in lines
     assert lines[-1].startswith("soak passed in ")
     assert Event.objects.filter(type="world.tick.completed").count() == 30

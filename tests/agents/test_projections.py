@@ -4,15 +4,16 @@ import pytest
 from django.core.management.base import CommandError
 
 from agents.services import plan_region, tick_region
+from checkpoints.services import CHECKPOINT_STREAM
 from events.models import Event, Projection
-from events.projections import rebuild_in_memory
+from events.projections import rebuild_in_memory, registry
 from selfplay.canonical import checksum
 
-from .worlds import at, run_command
+from .worlds import at, projection_keys, run_command
 
 pytestmark = pytest.mark.django_db
 
-KEYS = [("agents", "vale"), ("leaderboard", "vale"), ("world", "vale")]
+AGENTS = ["ada", "bob", "cy", "dee"]
 
 
 @pytest.fixture
@@ -33,11 +34,16 @@ def live() -> dict:
 def test_live_projections_equal_a_rebuild_from_zero(lived_in):
     rebuilt = rebuild_in_memory()
     rows = live()
+    keys = sorted(projection_keys())
 
-    assert sorted(rows) == KEYS
-    assert sorted(rebuilt.states) == KEYS
+    # The region's world, agents and leaderboard; each agent stream's `agent`; the checkpoint
+    # log's generic `stream`. No playerhood signals were published, so `playerhood` has no key.
+    assert keys == sorted([("world", "vale"), ("agents", "vale"), ("leaderboard", "vale"),
+                           *(("agent", a) for a in AGENTS), ("stream", CHECKPOINT_STREAM)])
+    assert sorted(rows) == keys
+    assert sorted(rebuilt.states) == keys
     assert rebuilt.events == Event.objects.count()
-    for key in KEYS:
+    for key in keys:
         assert rows[key].checksum == checksum(rebuilt.states[key])
         assert rows[key].state == rebuilt.states[key]
         assert rows[key].global_position == rebuilt.positions[key]
@@ -46,9 +52,10 @@ def test_live_projections_equal_a_rebuild_from_zero(lived_in):
 
 def test_verify_detects_a_tampered_projection_and_a_rebuild_repairs_it(lived_in):
     events = Event.objects.count()
+    keys = len(projection_keys())
     code, out, err = run_command("rebuild_projections", "--verify", "--no-progress")
     assert (code, err) == (0, "")
-    assert out == f"ok: 3 projection keys match a rebuild from {events} events\n"
+    assert out == f"ok: {keys} projection keys match a rebuild from {events} events\n"
 
     honest = Projection.objects.get(name="leaderboard", key="vale")
     forged = {"entries": [{**e, "score": e["score"] + 100} for e in honest.state["entries"]]}
@@ -61,7 +68,7 @@ def test_verify_detects_a_tampered_projection_and_a_rebuild_repairs_it(lived_in)
 
     code, out, _ = run_command("rebuild_projections", "--no-progress")
     assert code == 0
-    assert out == f"rebuilt 3 projection keys (world, agents, leaderboard) from {events} events\n"
+    assert out == f"rebuilt {keys} projection keys ({', '.join(registry())}) from {events} events\n"
     repaired = Projection.objects.get(name="leaderboard", key="vale")
     assert (repaired.state, repaired.checksum) == (honest.state, honest.checksum)
     assert run_command("rebuild_projections", "--verify", "--no-progress")[0] == 0

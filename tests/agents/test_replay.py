@@ -9,7 +9,7 @@ from agents.services import tick_region
 from events.models import Event
 from selfplay.canonical import canonical_json
 
-from .worlds import at, run_command, tamper
+from .worlds import at, projection_keys, run_command, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,14 @@ def outcome_row(agent_id: str, tick: int) -> Event:
                 if e.data["agentId"] == agent_id and e.data["tick"] == tick)
 
 
+def region_keys(region_id: str) -> set[tuple[str, str]]:
+    return {("world", region_id), ("agents", region_id), ("leaderboard", region_id)}
+
+
+def agent_keys(*agent_ids: str) -> set[tuple[str, str]]:
+    return {("agent", agent_id) for agent_id in agent_ids}
+
+
 def rewrite_data(row: Event, data: dict) -> None:
     tamper("UPDATE events_event SET data = %s WHERE global_position = %s",
            [canonical_json(data), row.global_position])
@@ -32,9 +40,13 @@ def rewrite_data(row: Event, data: dict) -> None:
 
 def test_an_honest_log_replays_without_divergence(four_ticks):
     events = Event.objects.count()
+    keys = projection_keys()
+    # Vale's world, agents and leaderboard, an `agent` per agent, and the checkpoint log's `stream`.
+    assert keys == {*region_keys("vale"), *agent_keys("ada", "bob", "cy", "dee"),
+                    ("stream", "system:checkpoints")}
     code, out, err = run_command("verify_replay", "--no-progress")
     assert (code, err) == (0, "")
-    assert out == (f"ok: 3 projection keys rebuilt twice identically; 4 ticks re-evaluated from "
+    assert out == (f"ok: {len(keys)} projection keys rebuilt twice identically; 4 ticks re-evaluated from "
                    f"{events} events, no divergence\n")
 
 
@@ -108,5 +120,9 @@ def test_two_regions_replay_side_by_side(region, epoch):
 
     code, out, _ = run_command("verify_replay", "--no-progress")
     assert code == 0
-    assert "6 ticks re-evaluated" in out
-    assert out.startswith("ok: 6 projection keys rebuilt twice identically")
+    keys = projection_keys()
+    # Each region's three projections, an `agent` per agent of both, and the checkpoint log's `stream`.
+    assert keys == {*region_keys("vale"), *region_keys("hill"),
+                    *agent_keys("ada", "bob", "cy", "dee", "eve", "fin"), ("stream", "system:checkpoints")}
+    assert out == (f"ok: {len(keys)} projection keys rebuilt twice identically; 6 ticks re-evaluated from "
+                   f"{Event.objects.count()} events, no divergence\n")

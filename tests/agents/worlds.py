@@ -7,11 +7,14 @@ from datetime import datetime, timedelta
 
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Q
 
 from agents.models import Region
 from agents.services import NewAgent, create_region, spawn_agents
+from checkpoints.services import CHECKPOINT_STREAM, CREATED
 from events.models import Event, Projection
-from events.store import read_stream
+from events.projections import registry
+from events.store import read_all, read_stream
 
 
 def make_region(region_id: str, *, epoch: datetime, agents: dict[str, str], seed: int = 11,
@@ -46,6 +49,30 @@ def projection_rows() -> dict[tuple[str, str], tuple[int, str]]:
 
 def event_count() -> int:
     return Event.objects.count()
+
+
+def tick_event_count() -> int:
+    """Count the events of the streams a tick writes (`world:*` and `agent:*`), nothing else."""
+    return Event.objects.filter(
+        Q(stream__id__startswith="world:") | Q(stream__id__startswith="agent:")).count()
+
+
+def checkpoint_announcements() -> list:
+    """Return the `checkpoint.created` events of the checkpoint log, in order."""
+    return events_of(CHECKPOINT_STREAM, CREATED)
+
+
+def projection_keys() -> set[tuple[str, str]]:
+    """Return every (projection, key) that some recorded event touches, by the registered specs."""
+    keys: set[tuple[str, str]] = set()
+    after = 0
+    while batch := read_all(after=after, limit=1000):
+        for event in batch:
+            for spec in registry().values():
+                if spec.types is None or event.type in spec.types:
+                    keys.update((spec.name, key) for key in spec.keys(event))
+        after = batch[-1].global_position
+    return keys
 
 
 def run_command(name: str, *args, **options) -> tuple[int, str, str]:

@@ -163,3 +163,18 @@ def settings_override(settings):
     settings.SELFPLAY_COMMAND_RATE_LIMIT = 10_000
 
 
+
+
+@pytest.mark.parametrize("url,auth,status", [
+    ("/projection/world?key=me%00adow", None, 400),
+    ("/checkpoint/latest?streamId=agent%3Aad%00a", None, 400),
+    ("/projection/world?key=meadow", "Token \x00abc", 401),
+    ("/projection/world?key=meadow", "AgentKey spk_\x00", 401),
+])
+def test_nul_bytes_are_bad_input_not_server_errors(principals, url, auth, status):
+    client = client_for()
+    if auth:
+        client.credentials(HTTP_AUTHORIZATION=auth)
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == {400: "invalid", 401: "unauthenticated"}[status]

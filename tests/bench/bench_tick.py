@@ -2,7 +2,7 @@
 
 Baseline, in the same run: the same pure game step (brains, evaluate_tick, the projection
 folds) plus plain sqlite3 executemany of the very rows our tick wrote (events, stream heads,
-projection rows) into a copy of the same database, in one transaction.
+projection rows, checkpoints) into a copy of the same database, in one transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from agents import runtime
 from agents.models import Region
 from agents.services import NewAgent, create_region, spawn_agents, tick_region
 from events.projections import load_state
+from events.store import head_global_position
 from selfplay import world
 
 from .harness import BENCH_DIR, Result, use_fresh_database
@@ -53,11 +54,16 @@ def rows_of_tick(after: int):
         streams = cursor.fetchall()
         cursor.execute("SELECT state, global_position, checksum, updated_at, name, key FROM events_projection")
         projections = cursor.fetchall()
-    return events, streams, projections
+        cursor.execute("SELECT id, stream_id, position, global_position, checksum, storage, state, created_at "
+                       "FROM checkpoints_checkpoint WHERE global_position > %s", [after])
+        checkpoints = cursor.fetchall()
+    return events, streams, projections, checkpoints
 
 
-def baseline_write(db: sqlite3.Connection, events, streams, projections) -> None:
+def baseline_write(db: sqlite3.Connection, events, streams, projections, checkpoints) -> None:
     db.execute("BEGIN IMMEDIATE")
+    db.executemany("INSERT INTO checkpoints_checkpoint (id, stream_id, position, global_position, checksum, "
+                   "storage, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", checkpoints)
     db.executemany(f"INSERT INTO events_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     db.executemany("UPDATE events_stream SET version = ?, head_hash = ? WHERE id = ?", streams)
     db.executemany("UPDATE events_projection SET state = ?, global_position = ?, checksum = ?, "
@@ -83,16 +89,17 @@ def measure(agents: int, ticks: int) -> list[Result]:
 
     ours, base = [], []
     for tick in range(2, 2 + ticks):
-        state, head = load_state("world", "bench")
+        state, _ = load_state("world", "bench")
+        head = head_global_position()
         region = Region.objects.get(id="bench")
         started = time.perf_counter()
         report = tick_region(region_id=region.id, now=EPOCH + timedelta(seconds=2 * tick))
         ours.append(time.perf_counter() - started)
         assert report.ticks == [tick], report
-        events, streams, projections = rows_of_tick(head)
+        rows = rows_of_tick(head)
         started = time.perf_counter()
         pure_game_step("bench", state, tick)
-        baseline_write(baseline, events, streams, projections)
+        baseline_write(baseline, *rows)
         base.append(time.perf_counter() - started)
     baseline.close()
     assert path.exists()

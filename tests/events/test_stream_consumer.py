@@ -165,3 +165,36 @@ async def _append(n: int):
 
     return await database_sync_to_async(append_n)(n)
 
+
+
+def test_a_full_client_queue_overflows_alone_and_the_client_resumes_from_the_store():
+    from events.hub import QUEUE_LIMIT, Subscription
+
+    slow, healthy = Subscription(), Subscription()
+    for i in range(QUEUE_LIMIT + 5):
+        slow.offer({"type": "stream.events", "events": [], "i": i})
+    assert slow.overflowed and slow.queue.qsize() == 1
+    assert slow.queue.get_nowait() == {"type": "hub.overflow"}
+    healthy.offer({"type": "stream.events", "events": []})
+    assert not healthy.overflowed and healthy.queue.qsize() == 1
+
+    append_n(3)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        more = await _append(2)
+        # Simulate the hub marking this client overflowed: it is told, then refilled from the store.
+        from events.hub import hub
+
+        subscription = next(iter(hub().groups[stream_group(STREAM)].subscribers))
+        subscription.overflowed = True
+        subscription.queue.put_nowait({"type": "hub.overflow"})
+        messages = [await communicator.receive_json_from(timeout=3) for _ in range(3)]
+        assert messages[0]["type"] == "error" and messages[0]["error"]["code"] == "overflow"
+        assert positions(messages) == [e.position for e in more] == [4, 5]
+        assert subscription.overflowed is False
+        await communicator.disconnect()
+
+    run(scenario)

@@ -18,9 +18,17 @@ class Command(BaseCommand):
             self.stdout.write(json_module.dumps(status, indent=2))
             return
         self.stdout.write(f"events {status['events']} in {status['streams']} streams "
-                          f"(head {status['headGlobalPosition']}), agents {status['agents']}")
+                          f"(head {status['headGlobalPosition']}), agents {status['agents']}, "
+                          f"checkpoints {status['checkpoints']}")
         for r in status["regions"]:
+            c = r["continuity"]
             self.stdout.write(
                 f"region {r['region']}: tick {r['lastTick']} (due {r['dueTick']}, lag {r['lagTicks']}), "
-                f"every {r['cadenceSeconds']} s, {r['activeAgents']}/{r['agents']} agents active, "
-                f"last tick at {r['lastTickAt'] or 'never'}")
+                f"every {r['cadenceSeconds']} s, {r['ticksPerMinute']} ticks/min, "
+                f"{r['activeAgents']}/{r['agents']} agents active, last tick at {r['lastTickAt'] or 'never'}")
+            self.stdout.write(
+                f"  lateness p50 {c['latenessP50Ms']} ms, p99 {c['latenessP99Ms']} ms; "
+                f"caught up {c['caughtUpTicks']} ticks, skipped {c['skippedTicks']}")
+        flags = status["openFlags"]
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(flags["byKind"].items())) or "none"
+        self.stdout.write(f"open flags {flags['total']} ({kinds}); playerhood {status['playerhood']}")

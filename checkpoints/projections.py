@@ -1,0 +1,32 @@
+"""Per-stream projections, so that every stream has a state to checkpoint (settings.SELFPLAY_PROJECTIONS).
+
+`world:<r>` streams already have one (`world`, key r). `agent` (key = agent id) folds only the
+events of `agent:<id>`; `stream` (key = stream id) counts the events of each `system:*` and
+`verification:*` stream. Neither reads any other stream, so a checkpoint of a stream plus that
+stream's tail always rebuilds its state.
+"""
+
+from agents import stream_state
+from events.projections import ProjectionSpec
+
+from . import reducers
+
+GENERIC_KINDS = frozenset({"system", "verification"})
+
+
+def _agent_stream(event) -> list[str]:
+    kind, _, name = event.stream_id.partition(":")
+    return [name] if kind == "agent" else []
+
+
+def _generic_stream(event) -> list[str]:
+    kind = event.stream_id.partition(":")[0]
+    return [event.stream_id] if kind in GENERIC_KINDS else []
+
+
+AGENT = ProjectionSpec(
+    name="agent", keys=_agent_stream, initial=stream_state.initial_state, fold=stream_state.fold,
+)
+STREAM = ProjectionSpec(
+    name="stream", keys=_generic_stream, initial=reducers.initial_state, fold=reducers.fold,
+)

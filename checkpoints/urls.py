@@ -1,0 +1,10 @@
+"""Routes of the checkpoint endpoints (DESIGN §5), without trailing slashes."""
+
+from django.urls import path
+
+from .api import CheckpointLatestApi, CheckpointSyncApi
+
+urlpatterns = [
+    path("checkpoint/latest", CheckpointLatestApi.as_view(), name="checkpoint-latest"),
+    path("sync", CheckpointSyncApi.as_view(), name="sync"),
+]

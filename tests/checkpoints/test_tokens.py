@@ -1,0 +1,196 @@
+"""Checkpoint tokens under attack: forged, flipped, foreign, expired, stale, ahead, corrupt, rotated."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core import signing
+from django.utils import timezone
+
+from checkpoints.models import Checkpoint
+from checkpoints.storage import RedisStorage, redis_client
+from checkpoints.tokens import SALT, issue_token
+from selfplay.canonical import canonical_json
+
+from .conftest import EPOCH
+from .helpers import error_of, noted, record_at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def checkpoint():
+    """The checkpoint of `agent:ada` at position 2 (its head is 5)."""
+    record_at(EPOCH, [("agent:ada", noted(2))])
+    record_at(EPOCH + timedelta(seconds=1), [("agent:ada", noted(3, start=2))])
+    return Checkpoint.objects.get(stream_id="agent:ada")
+
+
+@pytest.fixture
+def token(client, checkpoint) -> str:
+    return client.get("/checkpoint/latest", {"streamId": "agent:ada"}).json()["token"]
+
+
+def sync(client, token, **params):
+    return client.get("/sync", {"token": token, **params})
+
+
+def reason(response) -> str:
+    return response.json()["error"]["details"].get("reason")
+
+
+def resigned(token: str, **changes) -> str:
+    """Return a validly signed token whose payload is the given token's, changed."""
+    payload = signing.loads(token, salt=SALT) | changes
+    return signing.dumps(payload, salt=SALT, compress=False)
+
+
+def test_the_genuine_token_syncs(client, token):
+    body = sync(client, token).json()
+    assert (body["checkpoint"]["position"], [e["position"] for e in body["events"]]) == (2, [3, 4, 5])
+
+
+def test_every_byte_of_a_token_flipped_is_refused(client, token):
+    answers = {}
+    for i in range(len(token)):
+        flipped = token[:i] + chr(ord(token[i]) ^ 1) + token[i + 1:]
+        response = sync(client, flipped)
+        answers[i] = (response.status_code, response.json()["error"]["code"])
+    assert len(answers) == len(token) > 100
+    assert {i: a for i, a in answers.items() if a != (400, "token_invalid")} == {}
+
+
+@pytest.mark.parametrize("forged", ["", "x", "a:b", "a:b:c", ":::", "é" * 10, "A" * 5000])
+def test_garbage_is_refused(client, forged):
+    response = sync(client, forged)
+    assert error_of(response)[0] == 400
+    assert error_of(response)[1] in {"invalid", "token_invalid"}  # blank is a missing parameter
+
+
+def test_a_token_signed_with_another_secret_key_is_refused(client, token):
+    payload = signing.loads(token, salt=SALT)
+    foreign = signing.dumps(payload, key="somebody-else's-key", salt=SALT, compress=False)
+    response = sync(client, foreign)
+    assert error_of(response) == (400, "token_invalid")
+    assert reason(response) == "bad_signature"
+
+
+def test_a_token_signed_for_another_purpose_is_refused(client, token):
+    payload = signing.loads(token, salt=SALT)
+    response = sync(client, signing.dumps(payload, salt="django.contrib.sessions", compress=False))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "bad_signature")
+
+
+def test_an_expired_token_is_410(client, checkpoint):
+    old, _ = issue_token(checkpoint, now=timezone.now() - timedelta(hours=24, seconds=1))
+    response = sync(client, old)
+    assert error_of(response) == (410, "token_expired")
+    expires = signing.loads(old, salt=SALT)["expiresAt"]
+    assert response.json()["error"]["details"] == {"expiresAt": expires}
+    fresh_enough, _ = issue_token(checkpoint, now=timezone.now() - timedelta(hours=23, minutes=59))
+    assert sync(client, fresh_enough).status_code == 200
+
+
+def test_the_lifetime_comes_from_settings(client, checkpoint, settings):
+    settings.SELFPLAY_TOKEN_TTL_SECONDS = 60
+    token, payload = issue_token(checkpoint, now=timezone.now() - timedelta(seconds=61))
+    assert payload.expires_at - payload.issued_at == timedelta(seconds=60)
+    assert error_of(sync(client, token)) == (410, "token_expired")
+
+
+def test_a_token_for_an_unknown_checkpoint_is_refused(client, token):
+    response = sync(client, resigned(token, checkpointId=str(uuid.uuid4())))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "unknown_checkpoint")
+
+
+def test_a_token_for_a_pruned_checkpoint_is_refused(client, token, settings):
+    settings.SELFPLAY_CHECKPOINT_RETENTION = 1
+    record_at(EPOCH + timedelta(seconds=600), [("agent:ada", noted(1, start=5))])
+    response = sync(client, token)
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "unknown_checkpoint")
+
+
+def test_a_token_past_the_stream_head_is_refused(client, token):
+    response = sync(client, resigned(token, position=6))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "ahead_of_head")
+    assert response.json()["error"]["details"] | {"reason": None} == {
+        "reason": None, "position": 6, "headPosition": 5}
+
+
+@pytest.mark.parametrize("changes", [{"position": 3}, {"checksum": "0" * 64}, {"streamId": "agent:bob", "agentId": "bob"}])
+def test_a_token_that_does_not_match_its_checkpoint_is_refused(client, token, changes):
+    record_at(EPOCH, [("agent:bob", noted(5))])
+    response = sync(client, resigned(token, **changes))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "mismatch")
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", True, None])
+def test_a_token_of_another_version_is_refused(client, token, version):
+    response = sync(client, resigned(token, version=version))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "unsupported_version")
+
+
+@pytest.mark.parametrize("changes", [
+    {"agentId": "bob"}, {"agentId": None}, {"streamId": "robot:ada"}, {"checkpointId": "nope"},
+    {"position": 0}, {"position": "2"}, {"checksum": "XYZ"}, {"issuedAt": "yesterday"},
+    {"expiresAt": "2026-01-01T00:00:00+00:00"}, {"extra": 1},
+])
+def test_a_signed_but_malformed_payload_is_refused(client, token, changes):
+    response = sync(client, resigned(token, **changes))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "malformed")
+
+
+@pytest.mark.parametrize("payload", ["a string", [1, 2], {"version": 1}])
+def test_a_signed_payload_that_is_not_a_token_is_refused(client, payload):
+    response = sync(client, signing.dumps(payload, salt=SALT, compress=False))
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "malformed")
+
+
+def test_a_checkpoint_altered_in_the_database_is_409(client, token, checkpoint):
+    Checkpoint.objects.filter(pk=checkpoint.pk).update(state={**checkpoint.state, "events": 99})
+    response = sync(client, token)
+    assert error_of(response) == (409, "checkpoint_corrupt")
+    assert response.json()["error"]["details"] == {"checkpointId": str(checkpoint.pk), "checksum": checkpoint.checksum}
+
+
+def test_a_checkpoint_altered_in_redis_is_409(client, redis_storage):
+    record_at(EPOCH, [("agent:ada", noted(2))])
+    checkpoint = Checkpoint.objects.get(stream_id="agent:ada")
+    assert checkpoint.storage == "redis" and checkpoint.state is None
+    token = client.get("/checkpoint/latest", {"streamId": "agent:ada"}).json()["token"]
+    assert sync(client, token).status_code == 200
+    key = RedisStorage().key(checkpoint)
+    state = json.loads(redis_client(RedisStorage().url).get(key))
+    redis_client(RedisStorage().url).set(key, canonical_json({**state, "decisions": 7}))
+    assert error_of(sync(client, token)) == (409, "checkpoint_corrupt")
+    redis_client(RedisStorage().url).set(key, b"{not json")
+    assert error_of(sync(client, token)) == (409, "checkpoint_corrupt")
+    redis_client(RedisStorage().url).delete(key)
+    assert error_of(sync(client, token)) == (409, "checkpoint_corrupt")
+
+
+def test_an_unreachable_redis_is_503(client, redis_storage, settings):
+    record_at(EPOCH, [("agent:ada", noted(2))])
+    token = client.get("/checkpoint/latest", {"streamId": "agent:ada"}).json()["token"]
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert error_of(sync(client, token)) == (503, "unavailable")
+
+
+def test_tokens_survive_a_key_rotation_while_the_old_key_is_a_fallback(client, checkpoint, settings):
+    old_key = settings.SECRET_KEY
+    token, _ = issue_token(checkpoint)
+    settings.SECRET_KEY = "a-brand-new-secret-key-for-selfplay-0123456789"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert sync(client, token).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    response = sync(client, token)
+    assert (error_of(response), reason(response)) == ((400, "token_invalid"), "bad_signature")
+    reissued = client.get("/checkpoint/latest", {"streamId": "agent:ada"}).json()["token"]
+    assert sync(client, reissued).status_code == 200
+
+
+def test_expiry_is_checked_before_the_checkpoint_is_looked_up(client, checkpoint):
+    old, _ = issue_token(checkpoint, now=timezone.now() - timedelta(days=2))
+    Checkpoint.objects.filter(pk=checkpoint.pk).delete()
+    assert error_of(sync(client, old)) == (410, "token_expired")
