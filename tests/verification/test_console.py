@@ -117,3 +117,17 @@ def test_audit_log_filters_by_actor_tick_and_stream(operator, world):
     assert "player.override.submitted" not in page and "agent.paused" in page
     page = operator.get("/admin/events/event/?metadata__tick=2&stream__id__exact=agent:bob").content.decode()
     assert "agent:bob" in page and "agent:ada" not in page
+
+
+def test_checkpoint_verify_action_names_a_corrupt_one(operator, world):
+    from checkpoints.models import Checkpoint
+
+    checkpoints = list(Checkpoint.objects.order_by("stream_id"))
+    assert checkpoints, "the ticks made checkpoints"
+    bad = checkpoints[0]
+    Checkpoint.objects.filter(pk=bad.pk).update(state={"tampered": True})
+    response = operator.post("/admin/checkpoints/checkpoint/", {
+        "action": "verify", "_selected_action": [str(c.pk) for c in checkpoints]}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert f"{len(checkpoints) - 1} of {len(checkpoints)} checkpoint(s) intact." in shown
+    assert any(m.startswith(f"{bad.stream_id}@{bad.position}:") and "checksum" in m for m in shown)
