@@ -96,30 +96,32 @@ def raise_flag(*, kind: str, subject: str, details: dict, now: datetime | None =
     return flag
 
 
-@transaction.atomic
 def acknowledge_flag(*, flag: Flag, operator: str, note: str) -> Flag:
-    _require_note(note)
-    record([(FLAGS_STREAM, [NewEvent("verification.flag.acknowledged",
-                                     {"flagId": str(flag.id), "subject": flag.subject, "note": note},
-                                     {"actor": operator})], ANY)])
-    flag.status, flag.acknowledged_by, flag.acknowledged_at = Flag.Status.ACKNOWLEDGED, operator, timezone.now()
-    flag.note = note
-    flag.save()
+    """Record that an operator has seen a flag (with a note); it stays open for scoring."""
+    return _close(flag, operator, note, "verification.flag.acknowledged", Flag.Status.ACKNOWLEDGED)
+
+
+def resolve_flag(*, flag: Flag, operator: str, note: str) -> Flag:
+    """Record that a flag is dealt with; a session with no open flag left is no longer suspect."""
+    flag = _close(flag, operator, note, "verification.flag.resolved", Flag.Status.RESOLVED)
+    if flag.subject.startswith("session:") and not Flag.objects.filter(
+            subject=flag.subject, status=Flag.Status.OPEN).exists():
+        ClientSession.objects.filter(id=flag.subject.partition(":")[2]).update(suspect=False, suspect_reason="")
     return flag
 
 
 @transaction.atomic
-def resolve_flag(*, flag: Flag, operator: str, note: str) -> Flag:
+def _close(flag: Flag, operator: str, note: str, event_type: str, status: str) -> Flag:
     _require_note(note)
-    record([(FLAGS_STREAM, [NewEvent("verification.flag.resolved",
-                                     {"flagId": str(flag.id), "subject": flag.subject, "note": note},
+    record([(FLAGS_STREAM, [NewEvent(event_type, {"flagId": str(flag.id), "subject": flag.subject, "note": note},
                                      {"actor": operator})], ANY)])
-    flag.status, flag.resolved_by, flag.resolved_at = Flag.Status.RESOLVED, operator, timezone.now()
-    flag.note = note
+    now = timezone.now()
+    if status == Flag.Status.ACKNOWLEDGED:
+        flag.acknowledged_by, flag.acknowledged_at = operator, now
+    else:
+        flag.resolved_by, flag.resolved_at = operator, now
+    flag.status, flag.note = status, note
     flag.save()
-    if flag.subject.startswith("session:") and not Flag.objects.filter(
-            subject=flag.subject, status=Flag.Status.OPEN).exists():
-        ClientSession.objects.filter(id=flag.subject.partition(":")[2]).update(suspect=False, suspect_reason="")
     return flag
 
 

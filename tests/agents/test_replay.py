@@ -8,8 +8,9 @@ import pytest
 from agents.services import tick_region
 from events.models import Event
 from selfplay.canonical import canonical_json
+from tests.support.tamper import tamper
 
-from .worlds import at, projection_keys, run_command, tamper
+from .worlds import at, projection_keys, run_command
 
 pytestmark = pytest.mark.django_db
 

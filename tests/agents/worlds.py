@@ -6,7 +6,6 @@ import io
 from datetime import datetime, timedelta
 
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Q
 
 from agents.models import Region
@@ -85,15 +84,3 @@ def run_command(name: str, *args, **options) -> tuple[int, str, str]:
         code = exc.code
     return code, out.getvalue(), err.getvalue()
 
-
-def tamper(sql: str, params: list) -> None:
-    """Change an event row behind the append-only trigger's back (the test transaction rolls it back)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("DROP TRIGGER events_event_refuse_update")
-            cursor.execute(sql, params)
-        else:
-            # A superuser can make this session skip ordinary triggers, as a restore tool would.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute(sql, params)
-            cursor.execute("SET LOCAL session_replication_role = origin")

@@ -4,9 +4,9 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from events.store import NewEvent, append
+from tests.support.tamper import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,6 @@ def run_verify_chain(*args) -> tuple[int, str, str]:
     except SystemExit as exc:
         code = exc.code
     return code, out.getvalue(), err.getvalue()
-
-
-def tamper(sql: str, params: list) -> None:
-    """Change a row behind the append-only trigger's back (the test transaction rolls it back)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("DROP TRIGGER events_event_refuse_update")
-            cursor.execute(sql, params)
-        else:
-            # A superuser can make this session skip ordinary triggers, as a restore tool would.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute(sql, params)
-            cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 @pytest.fixture
