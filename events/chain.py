@@ -45,28 +45,35 @@ def _heads(stream_id: str | None) -> dict[str, tuple[int, str]]:
         return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
 
 
-def _events_in_stream_order(stream_id: str | None) -> Iterator:
-    """Yield every event ordered by (stream, position), paging by keyset."""
-    last_stream, last_position = "", 0
-    while True:
-        with connection.cursor() as cursor:
-            if stream_id is None:
-                cursor.execute(
-                    f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id > %s OR "
-                    "(stream_id = %s AND position > %s) ORDER BY stream_id, position LIMIT %s",
-                    [last_stream, last_stream, last_position, _PAGE],
-                )
-            else:
+def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
+    """Yield every event of the given streams, stream by stream, in position order.
+
+    Each page is a range scan of the (stream, position) index, so the whole pass stays linear
+    in the size of the log.
+    """
+    for stream_id in stream_ids:
+        last_position = 0
+        while True:
+            with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position > %s "
                     "ORDER BY position LIMIT %s",
                     [stream_id, last_position, _PAGE],
                 )
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        yield from decode_rows(rows)
-        last_stream, last_position = rows[-1][1], rows[-1][2]
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            yield from decode_rows(rows)
+            last_position = rows[-1][2]
+
+
+def _orphan_stream(known: set[str]) -> str | None:
+    """Return a stream id that has events but no head row, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT stream_id FROM events_event WHERE stream_id NOT IN "
+                       "(SELECT id FROM events_stream) LIMIT 1")
+        row = cursor.fetchone()
+    return row[0] if row and row[0] not in known else None
 
 
 def verify_chains(
@@ -86,7 +93,9 @@ def verify_chains(
             return ChainBreak(stream, head[0], "stream head does not match its last event")
         return None
 
-    for event in _events_in_stream_order(stream_id):
+    if stream_id is None and (orphan := _orphan_stream(set(heads))):
+        return ChainReport(len(heads), 0, ChainBreak(orphan, 0, "events exist for a stream with no head row"))
+    for event in _events_in_stream_order(sorted(heads)):
         if event.stream_id != current:
             if current is not None and (broken := close(current)):
                 return ChainReport(len(seen), count, broken)
