@@ -46,12 +46,8 @@ class CommandSubmitApi(APIView):
     def post(self, request):
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_COMMAND_BYTES:
             raise ApiError("invalid", f"A command body is at most {MAX_COMMAND_BYTES} bytes.")
-        try:
-            command = command_from_body(request.data)
-            answer = submit_command(principal=request.user, command=command)
-        except CommandRefused as refused:
-            headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
-            raise ApiError(refused.code, refused.message, refused.status, refused.details, headers) from refused
+        command = command_from_body(request.data)
+        answer = submit_command(principal=request.user, command=command)
         return Response(self.OutputSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 

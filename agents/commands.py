@@ -17,6 +17,7 @@ from events.projections import load_state
 from events.recording import record
 from events.store import ANY, NewEvent
 from events.types import STREAM_ID_RE
+from selfplay.api_errors import CodedError
 from selfplay.world import InvalidAction, validate_action
 
 from . import ratelimit
@@ -27,20 +28,12 @@ KINDS = ("override", "decision", "pause", "resume")
 MAX_REASON = 500
 _KEY_NAMESPACE = uuid.UUID("6f1c0000-5e1f-4a1a-9000-000000000002")
 
-STATUS_OF = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404,
-             "conflict": 409, "rate_limited": 429, "unavailable": 503}
-
-
-class CommandRefused(Exception):
+class CommandRefused(CodedError):
     """A command that is not accepted; `code` is a DESIGN §5 error code."""
 
     def __init__(self, code: str, message: str, details: dict | None = None, retry_after: int | None = None):
-        super().__init__(message)
-        self.code, self.message, self.details, self.retry_after = code, message, details or {}, retry_after
-
-    @property
-    def status(self) -> int:
-        return STATUS_OF[self.code]
+        super().__init__(message, details)
+        self.code, self.retry_after = code, retry_after
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events.store import InvalidStreamId
+from selfplay.api_schema import error_doc
 
 from . import selectors
-from .errors import ErrorRenderingMixin, error_doc
 from .exceptions import NoCheckpoint
 from .services import sync_for_client
 from .streams import check_stream_id
@@ -66,7 +66,7 @@ _INVALID = ("invalid", "The request is invalid; see details.", {"streamId": ["â€
 _TOKEN_INVALID = ("token_invalid", "The token's signature is not valid.", {"reason": "bad_signature"})
 
 
-class CheckpointLatestApi(ErrorRenderingMixin, APIView):
+class CheckpointLatestApi(APIView):
     """Return the newest checkpoint of a stream and a signed token to resync from it.
 
     Anonymous, for every kind of stream (world, agent, system, verification): the world is
@@ -112,7 +112,7 @@ class CheckpointLatestApi(ErrorRenderingMixin, APIView):
         return Response(self.OutputSerializer({"token": token, "checkpoint": checkpoint}).data)
 
 
-class CheckpointSyncApi(ErrorRenderingMixin, APIView):
+class CheckpointSyncApi(APIView):
     """Return a checkpoint's state and a page of its stream's events after it.
 
     Anonymous: the token is the capability. Page with `after=<lastPosition>` until `complete`.

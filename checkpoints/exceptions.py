@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from selfplay.api_errors import CodedError
 
-class CheckpointError(Exception):
+
+class CheckpointError(CodedError):
     """Base class: a `code`, a message for a person and machine-readable details."""
 
     code = "invalid"
-
-    def __init__(self, message: str, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
 
 
 class InvalidRequest(CheckpointError):

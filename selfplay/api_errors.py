@@ -21,6 +21,33 @@ logger = logging.getLogger(__name__)
 API_PREFIXES = ("/command", "/checkpoint", "/sync", "/projection", "/api/")
 
 
+STATUS_OF_CODE = {
+    "invalid": 400, "token_invalid": 400, "unauthenticated": 401, "forbidden": 403,
+    "not_found": 404, "no_checkpoint": 404, "method_not_allowed": 405, "not_acceptable": 406,
+    "conflict": 409, "checkpoint_corrupt": 409, "token_expired": 410, "rate_limited": 429,
+    "unavailable": 503,
+}
+
+
+class CodedError(Exception):
+    """A domain error that carries its DESIGN §5 code; the API renders it without translation.
+
+    Services raise these (commands, checkpoints) whatever interface called them; HTTP views and
+    the WebSocket consumer answer with `code`, `message` and `details` alike.
+    """
+
+    code = "invalid"
+    retry_after: int | None = None
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message, self.details = message, details or {}
+
+    @property
+    def status(self) -> int:
+        return STATUS_OF_CODE[self.code]
+
+
 class ApiError(exceptions.APIException):
     """An error answer with a DESIGN §5 code."""
 
@@ -55,6 +82,9 @@ def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code,
                         headers=exc.headers)
+    if isinstance(exc, CodedError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("invalid", "The request body is too large."), status=400)
     if isinstance(exc, DataError):

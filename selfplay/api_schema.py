@@ -1,6 +1,6 @@
 """Shared pieces of the OpenAPI schema: the DESIGN §5 error body, per status code."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -26,3 +26,12 @@ _MEANING = {
 
 def ERROR_RESPONSES(*codes: int) -> dict:  # noqa: N802 - reads as a constant table
     return {code: OpenApiResponse(ErrorSerializer, description=_MEANING[code]) for code in codes}
+
+
+def error_doc(description: str, *examples: tuple[str, str, dict]) -> OpenApiResponse:
+    """Document one error status: its meaning and an example per code it can carry."""
+    return OpenApiResponse(ErrorSerializer, description=description, examples=[
+        OpenApiExample(code, value={"error": {"code": code, "message": message, "details": details}},
+                       response_only=True)
+        for code, message, details in examples
+    ])
