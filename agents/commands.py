@@ -22,7 +22,7 @@ from selfplay.world import InvalidAction, validate_action
 
 from . import ratelimit
 from .auth import AgentPrincipal, actor_of
-from .models import Agent, CommandReceipt, PendingCommand
+from .models import Agent, CommandReceipt, PendingCommand, Region
 
 KINDS = ("override", "decision", "pause", "resume")
 MAX_REASON = 500
@@ -124,6 +124,9 @@ def _validate(principal, command: Command) -> dict | None:
 
 @transaction.atomic
 def _accept(actor: str, agent: Agent, command: Command, action: dict | None) -> dict:
+    # The region's row is the tick's lock too (see agents.services._run_tick): holding it, the
+    # tick read below cannot be overtaken by a tick that already drained the pending commands.
+    Region.objects.select_for_update().filter(pk=agent.region_id).first()
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     world_state, _ = load_state("world", agent.region_id)
     applies_at = world_state["tick"] + 1

@@ -156,6 +156,9 @@ def paused_gc():
 @transaction.atomic
 def _run_tick(*, region: Region, tick: int) -> int:
     started = time.perf_counter()
+    # Commands lock the same row before reading the tick they promise (appliesAtTick), so a
+    # command is either seen by this tick or promised to the next one, never lost in between.
+    Region.objects.select_for_update().filter(pk=region.pk).first()
     head = stream_version(region.stream_id)
     state, _ = load_state("world", region.id)
     if state["tick"] >= tick:

@@ -146,8 +146,9 @@ class CheckpointSyncApi(APIView):
         operation_id="sync",
         parameters=[InputSerializer, OpenApiParameter(
             SESSION_HEADER, str, OpenApiParameter.HEADER, required=False,
-            description="an id of the client session (a browser tab): lets the continuity tracker "
-                        "follow token lineage and flag one token used by two sessions at once")],
+            description="an id of the client (a browser, a script), steady across its reloads: lets "
+                        "the continuity tracker follow its token lineage and flag one token used by two "
+                        "clients at once")],
         responses={
             200: OutputSerializer,
             400: error_doc(

@@ -104,10 +104,9 @@ export class Feed {
     while (this.list.children.length > this.limit) this.list.lastElementChild.remove();
   }
 
-  /** Mark where the events new since the last visit begin. */
-  markSeen(position) {
-    const first = [...this.list.children].find((li) => Number(li.dataset.position) <= position);
-    if (first && first !== this.list.firstElementChild) first.classList.add("seen-before");
+  /** Mark the oldest event new since the last visit, the one after `position`. */
+  markNewSince(position) {
+    this.list.querySelector(`li[data-position="${position + 1}"]`)?.classList.add("first-new");
   }
 
   line(event) {

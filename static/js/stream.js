@@ -14,6 +14,7 @@ const STORAGE_PREFIX = "selfplay.stream.";
 const SESSION_KEY = "selfplay.session";
 const TOKEN_REFUSALS = new Set(["token_invalid", "token_expired", "checkpoint_corrupt"]);
 const BACKOFF_SECONDS = [0.5, 1, 2, 4, 8, 15, 30];
+const OFFLINE_RETRY_SECONDS = 10;
 const TOKEN_REFRESH_MS = 30_000;
 
 export class ApiError extends Error {
@@ -94,7 +95,6 @@ export class StreamClient {
   async connect() {
     const generation = ++this.generation;
     clearTimeout(this.retryTimer);
-    if (!navigator.onLine) return this.setStatus({phase: "offline"});
     try {
       this.setStatus({phase: "resyncing", progress: 0});
       if (this.position === null) await this.loadState(generation);
@@ -111,17 +111,22 @@ export class StreamClient {
     this.connect();
   }
 
+  /**
+   * The browser says the network is gone: stop now rather than wait for the socket to notice.
+   * The "online" event reconnects; a slow retry covers a browser that never sends it.
+   */
   goOffline() {
     this.generation++;
-    clearTimeout(this.retryTimer);
     this.closeSocket();
     this.setStatus({phase: "offline"});
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), OFFLINE_RETRY_SECONDS * 1000);
   }
 
   retry(error) {
     this.generation++;
     this.closeSocket();
-    if (!navigator.onLine) return this.setStatus({phase: "offline"});
+    if (!navigator.onLine) return this.goOffline();
     if (error instanceof ApiError && error.code === "invalid" && "after" in error.details) {
       this.position = null; // the stream is shorter than what this page holds: start over
     }
@@ -324,7 +329,11 @@ export class StreamClient {
     try {
       const query = new URLSearchParams({streamId: this.streamId});
       const answer = await fetchJSON(`${this.urls.checkpointLatest}?${query}`);
-      if (answer.checkpoint.position > known) this.saveToken(answer.token, answer.checkpoint.position);
+      // Never past what this page has applied: a later visit then resumes from a checkpoint
+      // at or before its last seen position, and can show everything new since.
+      const position = answer.checkpoint.position;
+      if (position > known && position <= this.position) this.saveToken(answer.token, position);
+      else if (position > this.position) this.tokenCheckedAt = 0; // try again at the next heartbeat
     } catch {
       // a newer token is a convenience; the stored one still resumes
     }

@@ -73,50 +73,58 @@ function render() {
   renderCadence();
 }
 
-function cell(text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
+const rows = new Map(); // agent id -> the row's live parts
+
+/** Build an agent's row once; later renders only change its text, so focus stays put. */
+function agentRow(id, agent) {
+  const element = (name, className = "", text = "") => {
+    const node = document.createElement(name);
+    node.className = className;
+    node.textContent = text;
+    return node;
+  };
+  const tr = document.createElement("tr");
+  tr.dataset.agent = id;
+  if (config.ownedAgents.includes(id)) tr.classList.add("owned");
+  const swatch = element("span", "swatch round");
+  swatch.style.background = BRAIN_COLOURS[agent.brain] || "#444";
+  const link = element("a", "", agent.name);
+  link.href = agentUrl(id);
+  const badge = element("span", "badge", "paused");
+  const name = element("td");
+  name.append(swatch, link, element("small", "muted", ` ${agent.brain} `), badge);
+  const meter = element("meter");
+  Object.assign(meter, {min: 0, max: config.rules.maxEnergy, low: 25, high: 60, optimum: config.rules.maxEnergy});
+  meter.setAttribute("aria-label", `${agent.name}'s energy`);
+  const energy = element("td");
+  const energyText = element("span");
+  energy.append(meter, " ", energyText);
+  const parts = {tr, badge, meter, energyText, score: element("td", "num"), carries: element("td", "small"),
+                 last: element("td", "small")};
+  tr.append(name, energy, parts.score, parts.carries, parts.last);
+  tr.addEventListener("mouseenter", () => map.select(id));
+  tr.addEventListener("focusin", () => map.select(id));
+  return parts;
 }
 
 function renderAgents() {
-  const rows = Object.entries(world.agents).sort(([a, x], [b, y]) => y.score - x.score || a.localeCompare(b));
-  $("agent-count").textContent = rows.length;
-  $("agents").replaceChildren(...rows.map(([id, agent]) => {
-    const tr = document.createElement("tr");
-    tr.dataset.agent = id;
-    if (config.ownedAgents.includes(id)) tr.classList.add("owned");
-    const name = document.createElement("td");
-    const swatch = document.createElement("span");
-    swatch.className = "swatch round";
-    swatch.style.background = BRAIN_COLOURS[agent.brain] || "#444";
-    const link = document.createElement("a");
-    link.href = agentUrl(id);
-    link.textContent = agent.name;
-    const brain = document.createElement("small");
-    brain.className = "muted";
-    brain.textContent = ` ${agent.brain}`;
-    name.append(swatch, link, brain);
-    if (agent.status === "paused") {
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = "paused";
-      name.append(" ", badge);
-    }
-    const energy = document.createElement("td");
-    const meter = document.createElement("meter");
-    Object.assign(meter, {min: 0, max: config.rules.maxEnergy, low: 25, high: 60, optimum: 100, value: agent.energy});
-    meter.setAttribute("aria-label", `${agent.name}'s energy`);
-    energy.append(meter, ` ${agent.energy}`);
-    const inventory = Object.entries(agent.inventory).filter(([, n]) => n).map(([r, n]) => `${n} ${r}`).join(", ");
+  const order = Object.entries(world.agents).sort(([a, x], [b, y]) => y.score - x.score || a.localeCompare(b));
+  $("agent-count").textContent = order.length;
+  for (const [id, agent] of order) {
+    if (!rows.has(id)) rows.set(id, agentRow(id, agent));
+    const row = rows.get(id);
+    row.badge.hidden = agent.status !== "paused";
+    row.meter.value = agent.energy;
+    row.energyText.textContent = agent.energy;
+    row.score.textContent = agent.score;
+    row.carries.textContent = Object.entries(agent.inventory).filter(([, n]) => n).map(([r, n]) => `${n} ${r}`).join(", ") || "–";
     const last = lastAction[id];
-    tr.append(name, energy, cell(agent.score, "num"), cell(inventory || "–", "small"),
-              cell(last ? `t${last.tick} ${last.text}` : "–", `small ${last ? `tone-${last.tone}` : ""}`));
-    tr.addEventListener("mouseenter", () => map.select(id));
-    tr.addEventListener("focusin", () => map.select(id));
-    return tr;
-  }));
+    row.last.textContent = last ? `t${last.tick} ${last.text}` : "–";
+    row.last.className = `small ${last ? `tone-${last.tone}` : ""}`;
+  }
+  const table = $("agents");
+  const shown = [...table.children].map((tr) => tr.dataset.agent);
+  if (shown.join() !== order.map(([id]) => id).join()) table.replaceChildren(...order.map(([id]) => rows.get(id).tr));
 }
 
 function renderCadence() {
@@ -138,7 +146,7 @@ const client = new StreamClient({
     renderStatus($("conn"), status);
     if (status.phase === "live" && !markedSeen) {
       markedSeen = true;
-      if (client.lastSeen !== null) feed.markSeen(client.lastSeen);
+      if (client.lastSeen !== null) feed.markNewSince(client.lastSeen);
     }
   },
   onHeartbeat: queueRender,
