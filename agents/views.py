@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
 
+from events.models import Projection
 from events.selectors import projection_row
 from selfplay.world import ACTION_TYPES, InvalidAction, rules, validate_action
 
@@ -111,7 +112,22 @@ def world_page(request, region_id: str):
         "tickSeconds": region.tick_seconds, "rules": rules_config(), "urls": _api_urls(),
         "ownedAgents": owned,
     }
-    return render(request, "selfplay/world.html", {"region": region, "config": config})
+    return render(request, "selfplay/world.html", {
+        "region": region, "config": config, "continuity": _continuity(region)})
+
+
+def _continuity(region: Region) -> dict:
+    """The continuity tracker's view of a region, as of this page load (DESIGN §7)."""
+    from verification.models import Flag
+    from verification.selectors import region_continuity
+
+    agent_subjects = [f"agent:{a}" for a in Agent.objects.filter(region=region).values_list("id", flat=True)]
+    flags = Flag.objects.exclude(status=Flag.Status.RESOLVED).filter(
+        subject__in=[region.stream_id, *agent_subjects])
+    playerhood = Projection.objects.filter(name="playerhood", key=region.id).values_list("state", flat=True).first()
+    return {**region_continuity(region), "openFlags": flags.count(),
+            "flagKinds": sorted(set(flags.values_list("kind", flat=True))),
+            "playerhood": (playerhood or {}).get("distribution", {})}
 
 
 def agent_page(request, agent_id: str):

@@ -131,3 +131,12 @@ def test_checkpoint_verify_action_names_a_corrupt_one(operator, world):
     shown = [str(m) for m in response.context["messages"]]
     assert f"{len(checkpoints) - 1} of {len(checkpoints)} checkpoint(s) intact." in shown
     assert any(m.startswith(f"{bad.stream_id}@{bad.position}:") and "checksum" in m for m in shown)
+
+
+def test_the_world_page_shows_continuity(client, world):
+    raise_flag(kind="impossible_move", subject="agent:ada", details={})
+    raise_flag(kind="gap", subject="agent:elsewhere", details={})  # not this region's
+    page = client.get("/world/vale/").content.decode()
+    assert 'id="continuity"' in page
+    assert "<dt>Open flags</dt><dd>1 <span class=\"muted\">(impossible_move)</span></dd>" in page
+    assert "over 2 ticks" in page
