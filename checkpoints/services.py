@@ -18,10 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.projections import lock_writers, project
+from events.projections import canonical_text, lock_writers, project
 from events.publish import publish
 from events.store import ANY, NewEvent, RecordedEvent, append_batch
-from selfplay.canonical import canonical_json, sha256_hex
 
 from . import selectors
 from .exceptions import NoCheckpoint, TokenInvalid
@@ -101,10 +100,10 @@ def _checkpoint(stream_ids: Sequence[str], *, now: datetime, causes: Mapping[str
     storage = default_storage()
     entries = []
     for stream_id, snapshot in sorted(snapshots(stream_ids).items()):
-        text = canonical_json(snapshot.state)
+        text, digest = canonical_text(snapshot.state)
         checkpoint = Checkpoint(
             id=uuid.uuid4(), stream_id=stream_id, position=snapshot.position,
-            global_position=snapshot.global_position, checksum=sha256_hex(text), created_at=now)
+            global_position=snapshot.global_position, checksum=digest, created_at=now)
         entries.append(Entry(checkpoint, snapshot.state, text))
     if not entries:
         return [], []

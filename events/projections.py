@@ -96,7 +96,10 @@ def project(
         if fresh:
             new_states[(name, key)] = get_spec(name).fold(state, fresh)
             positions[(name, key)] = fresh[-1]["globalPosition"]
-    save_states({k: (state, positions[k]) for k, state in new_states.items()})
+    # A stored row always has a position above 0, so the loaded positions say which rows exist.
+    known_rows = {k for k, (_, position) in current.items() if position > 0}
+    known_rows |= _existing_rows([k for k in new_states if k in known_states])
+    save_states({k: (state, positions[k]) for k, state in new_states.items()}, existing=known_rows)
     return new_states
 
 
@@ -105,6 +108,18 @@ def project(
 # the worker that ticks a region decodes its multi-megabyte world state once, not every tick.
 _state_cache: dict[tuple[str, str], tuple[str, dict]] = {}
 _CHUNK = 500
+# The canonical texts of the states saved last, by object identity (the state is held too, so
+# its id cannot be reused): a checkpoint taken in the same transaction reuses them.
+_last_texts: dict[int, tuple[dict, str, str]] = {}
+
+
+def canonical_text(state: dict) -> tuple[str, str]:
+    """Return (canonical JSON, sha256) of a state, reusing the text just written for it."""
+    hit = _last_texts.get(id(state))
+    if hit is not None and hit[0] is state:
+        return hit[1], hit[2]
+    text = canonical_json(state)
+    return text, sha256_hex(text)
 
 
 def _chunks(items: list, size: int = _CHUNK):
@@ -140,25 +155,25 @@ def load_states(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[
     return found
 
 
-def save_states(states: dict[tuple[str, str], tuple[dict, int]]) -> None:
-    """Store projection states and positions (canonical JSON, checksummed once), in batches."""
+def save_states(states: dict[tuple[str, str], tuple[dict, int]], *,
+                existing: set[tuple[str, str]] | None = None) -> None:
+    """Store projection states and positions (canonical JSON, checksummed once), in batches.
+
+    `existing`, when the caller knows it, names the keys that already have a row.
+    """
     if not states:
         return
     now = _now_db()
     rows = {}
+    _last_texts.clear()
     for (name, key), (state, position) in states.items():
         text = canonical_json(state)
         digest = sha256_hex(text)
         rows[(name, key)] = (text, position, digest)
         _state_cache[(name, key)] = (digest, state)
-    existing: set[tuple[str, str]] = set()
-    by_name: dict[str, list[str]] = {}
-    for name, key in rows:
-        by_name.setdefault(name, []).append(key)
-    for name, keys in by_name.items():
-        for chunk in _chunks(keys):
-            existing.update((name, k) for k in Projection.objects.filter(name=name, key__in=chunk)
-                            .values_list("key", flat=True))
+        _last_texts[id(state)] = (state, text, digest)
+    if existing is None:
+        existing = _existing_rows(list(rows))
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         updates = [(text, position, digest, now, name, key)
@@ -173,6 +188,19 @@ def save_states(states: dict[tuple[str, str], tuple[dict, int]]) -> None:
             cursor.executemany(
                 "INSERT INTO events_projection (name, key, state, global_position, checksum, updated_at) "
                 f"VALUES (%s, %s, %s{cast}, %s, %s, %s)", inserts)
+
+
+def _existing_rows(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Return which of these (name, key) pairs have a stored row."""
+    existing: set[tuple[str, str]] = set()
+    by_name: dict[str, list[str]] = {}
+    for name, key in keys:
+        by_name.setdefault(name, []).append(key)
+    for name, names_keys in by_name.items():
+        for chunk in _chunks(names_keys):
+            existing.update((name, k) for k in Projection.objects.filter(name=name, key__in=chunk)
+                            .values_list("key", flat=True))
+    return existing
 
 
 def save_state(name: str, key: str, state: dict, global_position: int) -> None:
