@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.projections import canonical_text, lock_writers, project
+from events.projections import lock_writers, project
 from events.publish import publish
 from events.store import ANY, NewEvent, RecordedEvent, append_batch
+from selfplay.canonical import canonical_text
 
 from . import selectors
 from .exceptions import NoCheckpoint, TokenInvalid

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from selfplay.canonical import canonical_json, checksum, sha256_hex
+from selfplay.canonical import canonical_text, checksum
 
 from .models import Projection
 from .selectors import read_all
@@ -108,18 +108,6 @@ def project(
 # the worker that ticks a region decodes its multi-megabyte world state once, not every tick.
 _state_cache: dict[tuple[str, str], tuple[str, dict]] = {}
 _CHUNK = 500
-# The canonical texts of the states saved last, by object identity (the state is held too, so
-# its id cannot be reused): a checkpoint taken in the same transaction reuses them.
-_last_texts: dict[int, tuple[dict, str, str]] = {}
-
-
-def canonical_text(state: dict) -> tuple[str, str]:
-    """Return (canonical JSON, sha256) of a state, reusing the text just written for it."""
-    hit = _last_texts.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1], hit[2]
-    text = canonical_json(state)
-    return text, sha256_hex(text)
 
 
 def _chunks(items: list, size: int = _CHUNK):
@@ -165,13 +153,10 @@ def save_states(states: dict[tuple[str, str], tuple[dict, int]], *,
         return
     now = _now_db()
     rows = {}
-    _last_texts.clear()
     for (name, key), (state, position) in states.items():
-        text = canonical_json(state)
-        digest = sha256_hex(text)
+        text, digest = canonical_text(state)
         rows[(name, key)] = (text, position, digest)
         _state_cache[(name, key)] = (digest, state)
-        _last_texts[id(state)] = (state, text, digest)
     if existing is None:
         existing = _existing_rows(list(rows))
     cast = "::jsonb" if connection.vendor == "postgresql" else ""

@@ -136,7 +136,7 @@ def _prepare(event: NewEvent) -> _Prepared:
     try:
         data_json = canonical_json(event.data)
         metadata_json = canonical_json(metadata)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidEvent(f"event {event.type} is not JSON-serialisable: {exc}") from exc
     if event.id is None:
         return _Prepared(str(uuid.uuid4()), event.type, event.data, metadata, data_json, metadata_json, False)
