@@ -6,6 +6,7 @@ modules) are served by Django's ASGIStaticFilesHandler straight from the finders
 says: `make run` is daphne alone, with no separate web server in front of it.
 """
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfplay.settings")
@@ -20,6 +21,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from selfplay.routing import websocket_urlpatterns  # noqa: E402
+
+# Everything imported so far lives as long as the server: keep it out of the cyclic collector's
+# full passes, which otherwise stall every socket's delivery while they rescan it.
+gc.freeze()
 
 application = ProtocolTypeRouter({
     "http": ASGIStaticFilesHandler(django_asgi_app),
