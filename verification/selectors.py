@@ -18,14 +18,15 @@ def region_continuity(region) -> dict:
                 .order_by("-position").values_list("data", "recorded_at")[:RECENT_TICKS])
     rows.reverse()
     interval = region.tick_seconds
-    lateness = []
+    lateness = [max(0, round((recorded_at.timestamp() - region.epoch.timestamp() - data["tick"] * interval) * 1000))
+                for data, recorded_at in rows]
+    # Beat runs on its own phase: a tick counts as caught up when it ran a whole interval later
+    # than the usual (median) lateness, not merely later than its due time.
+    usual = percentile(lateness, 50)
     incidents, current = [], None
-    for data, recorded_at in rows:
+    for (data, _), late_ms in zip(rows, lateness, strict=True):
         tick = data["tick"]
-        due = region.epoch.timestamp() + tick * interval
-        late_ms = max(0, round((recorded_at.timestamp() - due) * 1000))
-        lateness.append(late_ms)
-        if late_ms >= interval * 1000:
+        if late_ms - usual >= interval * 1000:
             if current is None:
                 current = {"fromTick": tick, "toTick": tick, "ticks": 0, "catchUpSeconds": round(late_ms / 1000, 3)}
                 incidents.append(current)

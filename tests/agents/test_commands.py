@@ -131,10 +131,17 @@ def test_status_as_json_reports_ticks_lag_and_counts(region, monkeypatch):
     assert [e.data["tick"] for e in completed] == [1, 2, 3]
     # Lateness is how long after its scheduled moment (epoch + tick * cadence) each tick was
     # recorded. The ticks are recorded now, by the wall clock, months after the fixed 2026-01-01
-    # epoch: every tick is later than a whole interval, so ticks 1..3 read as one recovery.
+    # epoch. A tick counts as caught up when it ran a whole interval later than the usual
+    # (median) lateness: beat's own phase alone never makes a tick "caught up".
     late_ms = [round((e.recorded_at.timestamp() - at(region, e.data["tick"]).timestamp()) * 1000)
                for e in completed]
     assert min(late_ms) >= region.tick_seconds * 1000
+    usual = sorted(late_ms)[1]
+    caught = [e.data["tick"] for e, late in zip(completed, late_ms, strict=True)
+              if late - usual >= region.tick_seconds * 1000]
+    recoveries = ([{"fromTick": caught[0], "toTick": caught[-1], "ticks": len(caught),
+                    "catchUpSeconds": round(late_ms[caught[0] - 1] / 1000, 3)}] if caught else [])
+    assert caught in ([], [1])  # tick 1 is two seconds "later" than tick 2, give or take
     # Every stream got its first checkpoint, announced in the checkpoint log (which has its own).
     announced = checkpoint_announcements()
     streams = sorted(Stream.objects.values_list("id", flat=True))
@@ -148,11 +155,10 @@ def test_status_as_json_reports_ticks_lag_and_counts(region, monkeypatch):
             # Completions recorded since now - 60 s: `now` is pinned near the epoch and the
             # completions carry wall-clock times, so all three count.
             "ticksPerMinute": 3,
-            "continuity": {  # nearest-rank percentiles of three; the recovery starts at tick 1
-                "latenessP50Ms": sorted(late_ms)[1], "latenessP99Ms": max(late_ms), "ticksMeasured": 3,
-                "caughtUpTicks": 3,
-                "recoveries": [{"fromTick": 1, "toTick": 3, "ticks": 3,
-                                "catchUpSeconds": round(late_ms[0] / 1000, 3)}],
+            "continuity": {  # nearest-rank percentiles of three
+                "latenessP50Ms": usual, "latenessP99Ms": max(late_ms), "ticksMeasured": 3,
+                "caughtUpTicks": len(caught),
+                "recoveries": recoveries,
                 "skippedRanges": [], "skippedTicks": 0,
             },
         }],

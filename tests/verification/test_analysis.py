@@ -61,6 +61,8 @@ def test_cadence_jitter_is_flagged_once_when_p99_lateness_passes_half_the_interv
                 if f["kind"] in ("cadence_jitter", "missed_ticks")]
 
     assert cadence_flags([20] * 12) == []
+    # Beat's own phase: every tick steadily 1.4 s after its due moment is a healthy cadence.
+    assert cadence_flags([1400, 1390, 1410] * 5) == []
     jittery = cadence_flags([20] * 9 + [1500, 1400, 1300])
     assert [(f["kind"], f["subject"], f["details"]["tick"]) for f in jittery] == [("cadence_jitter", "world:r", 10)]
 
