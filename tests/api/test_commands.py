@@ -109,7 +109,10 @@ def test_rate_limit_is_hard_and_says_when_to_retry(principals, settings):
     assert [r.status_code for r in statuses] == [400, 400, 400, 429, 429]
     limited = statuses[-1]
     assert limited.json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(limited["Retry-After"]) <= 60
+    # The window opened with the first of these requests, a moment ago: 60 s (or 59 once a
+    # second has begun to pass) remain, and the header and the details agree.
+    assert int(limited["Retry-After"]) == limited.json()["error"]["details"]["retryAfter"]
+    assert int(limited["Retry-After"]) in (59, 60)
     # The limit is per actor: the operator is not limited by alice's requests.
     assert principals["operator"].post("/command", BODIES["pause"], format="json").status_code == 202
 
