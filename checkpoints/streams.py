@@ -19,8 +19,7 @@ from django.db.models.expressions import RawSQL
 from events.models import Projection
 from events.projections import get_spec, load_state, lock_writers, reducer_event
 from events.selectors import ROW_COLUMNS, decode_rows
-from events.store import InvalidStreamId, RecordedEvent
-from events.types import STREAM_ID_RE
+from events.store import RecordedEvent, check_stream_id
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,6 @@ class StreamSnapshot:
     position: int
     global_position: int
     state: dict
-
-
-def check_stream_id(stream_id: object) -> str:
-    """Return a valid stream id or raise InvalidStreamId."""
-    if not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id):
-        raise InvalidStreamId(
-            f"invalid stream id {stream_id!r}: expected <kind>:<name> with kind in world, agent, "
-            "verification, system and name matching [a-z0-9][a-z0-9-]{0,63}")
-    return stream_id
 
 
 def projection_of(stream_id: str) -> tuple[str, str]:

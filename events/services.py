@@ -23,7 +23,6 @@ from .exceptions import (
     EventIdConflict,
     EventStoreError,
     InvalidEvent,
-    InvalidStreamId,
     StoreUnavailable,
     WrongExpectedVersion,
 )
@@ -35,10 +34,10 @@ from .types import (
     EVENT_TYPE_RE,
     NO_STREAM,
     STREAM_EXISTS,
-    STREAM_ID_RE,
     NewEvent,
     RecordedEvent,
     _ExpectedVersion,
+    check_stream_id,
     stream_kind,
 )
 
@@ -78,7 +77,7 @@ def append_batch(
     still refuses a duplicate).
     """
     prepared = [
-        (_check_stream_id(stream_id), _prepare_all(events), _check_expected(expected))
+        (check_stream_id(stream_id), _prepare_all(events), _check_expected(expected))
         for stream_id, events, expected in items
     ]
     _refuse_duplicate_ids(prepared)
@@ -97,15 +96,6 @@ def append_batch(
         raise StoreUnavailable(f"the event store could not write: {exc}") from exc
     except DatabaseError as exc:
         raise StoreUnavailable(f"the event store failed: {exc}") from exc
-
-
-def _check_stream_id(stream_id: object) -> str:
-    if not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id):
-        raise InvalidStreamId(
-            f"invalid stream id {stream_id!r}: expected <kind>:<name> with kind in "
-            "world, agent, verification, system and name matching [a-z0-9][a-z0-9-]{0,63}"
-        )
-    return stream_id
 
 
 def _check_expected(expected: object) -> ExpectedVersion:

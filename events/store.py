@@ -11,7 +11,7 @@ from .exceptions import (
 )
 from .selectors import head_global_position, read_all, read_stream, stream_version
 from .services import append, append_batch
-from .types import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
+from .types import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent, check_stream_id
 
 __all__ = [
     "ANY",
@@ -28,6 +28,7 @@ __all__ = [
     "WrongExpectedVersion",
     "append",
     "append_batch",
+    "check_stream_id",
     "head_global_position",
     "read_all",
     "read_stream",

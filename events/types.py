@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .exceptions import InvalidStreamId
+
 STREAM_KINDS = frozenset({"world", "agent", "verification", "system"})
 STREAM_ID_RE = re.compile(r"^(world|agent|verification|system):[a-z0-9][a-z0-9-]{0,63}$")
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$")
@@ -81,3 +83,12 @@ def format_timestamp(moment: datetime) -> str:
 def stream_kind(stream_id: str) -> str:
     """Return the kind of a valid stream id (`agent` for `agent:ada`)."""
     return stream_id.split(":", 1)[0]
+
+
+def check_stream_id(stream_id: object) -> str:
+    """Return a valid stream id or raise InvalidStreamId."""
+    if not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id):
+        raise InvalidStreamId(
+            f"invalid stream id {stream_id!r}: expected <kind>:<name> with kind in world, agent, "
+            "verification, system and name matching [a-z0-9][a-z0-9-]{0,63}")
+    return stream_id
