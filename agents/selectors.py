@@ -40,9 +40,10 @@ def world_status(*, now: datetime) -> dict:
 
     regions = []
     for region in Region.objects.all():
+        completions = verification.recent_completions(region)
         regions.append({**region_status(region, now=now),
-                        "ticksPerMinute": verification.ticks_per_minute(region, now=now),
-                        "continuity": verification.region_continuity(region)})
+                        "ticksPerMinute": verification.ticks_per_minute(completions, now=now),
+                        "continuity": verification.region_continuity(region, completions)})
     return {
         "now": now.isoformat(),
         "regions": regions,

@@ -12,11 +12,17 @@ from .models import ClientSession, Flag
 RECENT_TICKS = 200
 
 
-def region_continuity(region) -> dict:
-    """Return cadence lateness p50/p99 and recovery after downtime for a region."""
+def recent_completions(region) -> list[tuple[dict, datetime]]:
+    """Return (data, recorded_at) of the region's last RECENT_TICKS completed ticks, oldest first."""
     rows = list(Event.objects.filter(stream_id=region.stream_id, type="world.tick.completed")
                 .order_by("-position").values_list("data", "recorded_at")[:RECENT_TICKS])
     rows.reverse()
+    return rows
+
+
+def region_continuity(region, rows: list[tuple[dict, datetime]] | None = None) -> dict:
+    """Return cadence lateness p50/p99 and recovery after downtime for a region."""
+    rows = recent_completions(region) if rows is None else rows
     interval = region.tick_seconds
     lateness = [max(0, round((recorded_at.timestamp() - region.epoch.timestamp() - data["tick"] * interval) * 1000))
                 for data, recorded_at in rows]
@@ -47,10 +53,10 @@ def region_continuity(region) -> dict:
     }
 
 
-def ticks_per_minute(region, *, now: datetime) -> int:
+def ticks_per_minute(rows: list[tuple[dict, datetime]], *, now: datetime) -> int:
+    """Return how many of these completed ticks were recorded in the minute before `now`."""
     since = now.timestamp() - 60
-    return sum(1 for at in Event.objects.filter(stream_id=region.stream_id, type="world.tick.completed")
-               .order_by("-position").values_list("recorded_at", flat=True)[:200] if at.timestamp() >= since)
+    return sum(1 for _, recorded_at in rows if recorded_at.timestamp() >= since)
 
 
 def open_flags() -> dict:

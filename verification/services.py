@@ -37,12 +37,6 @@ class FollowReport:
     lost_race: bool = False
 
 
-def _wire(event) -> dict:
-    return {"streamId": event.stream_id, "position": event.position, "type": event.type,
-            "data": event.data, "metadata": event.metadata, "prevHash": event.prev_hash,
-            "hash": event.hash, "recordedAt": event.to_wire()["recordedAt"]}
-
-
 def follow(*, limit: int = 5000, max_batches: int = 20) -> FollowReport:
     """Analyse what the log gained since the last run; return what was found."""
     report = FollowReport()
@@ -61,11 +55,11 @@ def follow(*, limit: int = 5000, max_batches: int = 20) -> FollowReport:
 def _follow_once(*, limit: int) -> FollowReport:
     cursor, _ = FollowerCursor.objects.get_or_create(name=FOLLOWER)
     start = cursor.position
-    events = [e for e in read_all(after=start, limit=limit)]
+    events = read_all(after=start, limit=limit)
     if not events:
         return FollowReport(position=start)
     analyzer = Analyzer(cursor.state or None, jitter_threshold_ms=settings.SELFPLAY_JITTER_THRESHOLD_MS)
-    findings = analyzer.feed([_wire(e) for e in events])
+    findings = analyzer.feed([e.to_wire() for e in events])
     end = events[-1].global_position
     with transaction.atomic():
         # Optimistic: a second follower that got here first has already written this batch.

@@ -6,7 +6,13 @@ from django.utils import timezone
 from agents.models import Region
 from agents.selectors import region_status
 
-from ..selectors import open_flags, playerhood_distribution, region_continuity, ticks_per_minute
+from ..selectors import (
+    open_flags,
+    playerhood_distribution,
+    recent_completions,
+    region_continuity,
+    ticks_per_minute,
+)
 
 register = template.Library()
 
@@ -17,8 +23,9 @@ def selfplay_dashboard():
     regions = []
     for region in Region.objects.all():
         status = region_status(region, now=now)
-        continuity = region_continuity(region)
-        regions.append({**status, "ticksPerMinute": ticks_per_minute(region, now=now),
+        completions = recent_completions(region)
+        continuity = region_continuity(region, completions)
+        regions.append({**status, "ticksPerMinute": ticks_per_minute(completions, now=now),
                         "p50": continuity["latenessP50Ms"], "p99": continuity["latenessP99Ms"],
                         "caughtUp": continuity["caughtUpTicks"], "skipped": continuity["skippedTicks"]})
     distribution = playerhood_distribution()
