@@ -5,6 +5,7 @@ import {legend, lineChart} from "./chart.js";
 import {Feed, describeAction, describePlan, outcomeText} from "./feed.js";
 import {OverridePanel} from "./override.js";
 import {applyAgentStream, applyWorld, initialAgentStream, initialWorld, isOutcome} from "./reducers.js";
+import {frameScheduler} from "./frame.js";
 import {StreamClient} from "./stream.js";
 import {renderStatus, worst} from "./status.js";
 
@@ -20,7 +21,7 @@ const names = {};
 const series = [{name: "energy", colour: "#2e8b57", width: 2.5, points: []},
                 ...config.rules.resources.map((r) => ({name: r, colour: RESOURCE_COLOURS[r] || "#555", points: []}))];
 const outcomes = new Map(); // tick -> {text, tone} of this agent's outcomes, to annotate its decisions
-let renderQueued = false;
+const queueRender = frameScheduler(() => render());
 
 const history = new Feed($("history"), {limit: 200, names});
 const originalLine = history.line.bind(history);
@@ -110,15 +111,6 @@ function onAgentEvents(events) {
 }
 
 // --- rendering ------------------------------------------------------------------------------
-
-function queueRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    render();
-  });
-}
 
 function render() {
   const agent = world?.agents[me];

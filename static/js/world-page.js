@@ -4,6 +4,7 @@ import {sparkline} from "./chart.js";
 import {Feed, outcomeText} from "./feed.js";
 import {BRAIN_COLOURS, WorldMap} from "./map.js";
 import {applyWorld, initialWorld, isOutcome} from "./reducers.js";
+import {frameScheduler} from "./frame.js";
 import {StreamClient} from "./stream.js";
 import {renderStatus} from "./status.js";
 
@@ -17,7 +18,7 @@ const lastAction = {}; // agent id -> {text, tone}
 const ticks = []; // {tick, at (ms), durationMs}, the latest completed ticks
 const feed = new Feed($("feed"), {limit: 200, names});
 const map = new WorldMap($("map"), {rules: config.rules, owned: config.ownedAgents, onPick: pick});
-let renderQueued = false;
+const queueRender = frameScheduler(() => render());
 let markedSeen = false;
 
 function pick(agentId) {
@@ -51,15 +52,6 @@ function onEvents(events) {
   }
   feed.add(events);
   queueRender();
-}
-
-function queueRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    render();
-  });
 }
 
 function render() {
