@@ -11,9 +11,15 @@ PYTEST_ARGS ?=
 SOAK_TICKS ?= 43200
 SOAK_AGENTS ?= 100
 
-.PHONY: install run redis migrate test lint test-sqlite test-postgres bench soak clean
+# Pyodide for the browser-only variant (/local/): from the npm registry, pinned by package-lock.json,
+# copied into a gitignored static folder and served from there (no CDN, nothing fetched at run time).
+PYODIDE_DIR := static/vendor/pyodide
+PYODIDE_STAMP := $(PYODIDE_DIR)/.installed-stamp
+PYODIDE_FILES := pyodide.mjs pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
 
-install: $(STAMP)
+.PHONY: install pyodide run redis migrate test lint test-sqlite test-postgres bench cadence chaos soak clean
+
+install: $(STAMP) $(PYODIDE_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Selfplay needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -22,17 +28,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+pyodide: $(PYODIDE_STAMP)
+
+$(PYODIDE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The browser-only variant serves Pyodide from the npm registry: install Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(PYODIDE_DIR)
+	cp $(addprefix node_modules/pyodide/,$(PYODIDE_FILES)) $(PYODIDE_DIR)/
+	touch $@
+
 redis: install
 	$(BIN)/python scripts/ensure_redis.py
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
-run: install redis migrate
-	$(BIN)/python manage.py setup_periodic_tasks
-	$(BIN)/python manage.py selfplay_demo
-	@echo "Selfplay on http://127.0.0.1:$(PORT)/  (admin: /admin/, schema: /api/schema/) — Ctrl-C stops all"
-	SELFPLAY_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+# Checks the port and Redis, migrates, makes the demo world, then runs daphne, a worker and beat
+# until Ctrl-C (scripts/run.py says what it does and ends cleanly).
+run: install
+	@PORT=$(PORT) $(BIN)/python scripts/run.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,8 +68,17 @@ test-postgres: install
 	  echo "SKIPPED the PostgreSQL run: nothing answers at $(POSTGRES_TEST_URL) (set POSTGRES_TEST_URL)"; \
 	fi
 
+# bench_parallel_appends needs PostgreSQL: it creates <POSTGRES_TEST_URL's name>_parallel_bench there.
 bench: install redis
-	$(BIN)/python -m tests.bench
+	POSTGRES_BENCH_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m tests.bench
+
+# Ten undisturbed minutes of real beat + worker ticks against an asyncio call_at loop (BENCH lines).
+cadence: install
+	CADENCE_SECONDS=600 $(BIN)/python -m tests.bench cadence
+
+# The fault experiments on real processes and a private Redis (CHAOS lines, charts in var/chaos/).
+chaos: install
+	$(BIN)/python -m tests.chaos
 
 soak: install
 	mkdir -p var/soak && rm -f var/soak/soak.sqlite3*
@@ -64,4 +87,4 @@ soak: install
 	  --ticks $(SOAK_TICKS) --agents $(SOAK_AGENTS) --every 2000
 
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var *.egg-info node_modules static/vendor

@@ -1,15 +1,21 @@
 """Operators' view of regions, agents, their API keys and pending commands."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from selfplay.admin_actions import ReasonAndActionForm, with_reason
+from selfplay.admin_actions import ReasonAndActionForm, operator_of, with_reason
 
-from .auth import new_key
-from .commands import Command, CommandRefused, submit_command
-from .models import Agent, AgentKey, PendingCommand, Region
+from .auth import new_credential
+from .capabilities import admin as capabilities_admin  # noqa: F401 - registers the capability pages
+from .capabilities import registry
+from .capabilities.services import grant_capabilities
+from .commands import Command, submit_command
+from .models import Agent, AgentKey, PendingCommand, PlayerToken, Region
+from .services import configure_agent
 
 
 @admin.register(Region)
@@ -23,21 +29,33 @@ class RegionAdmin(admin.ModelAdmin):
 
 def _command(request, agent: Agent, kind: str, reason: str, action: dict | None = None) -> str:
     """Submit an operator command for an agent; it lands in the log like any other command."""
-    try:
-        answer = submit_command(principal=request.user, command=Command(
-            kind=kind, stream_id=agent.stream_id, action=action, reason=reason))
-    except CommandRefused as refused:
-        raise ValueError(f"{refused.message} {refused.details or ''}".strip()) from refused
+    answer = submit_command(principal=request.user, command=Command(
+        kind=kind, stream_id=agent.stream_id, action=action, reason=reason))
     return f"{kind} recorded as event {answer['eventId']}, applies at tick {answer['appliesAtTick']}"
+
+
+class AgentForm(forms.ModelForm):
+    """Brain from the installed ones only: an unknown name would fail every tick of the agent."""
+
+    brain = forms.ChoiceField(choices=lambda: [(name, name) for name in sorted(settings.SELFPLAY_BRAINS)])
+    capability_grants = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Capability grants",
+        help_text="What the agent may use; each change is recorded (agent.capabilities.granted).",
+        choices=lambda: [(s["name"], f"{s['name']} ({s['status']}, cost {s['cost']})") for s in registry.statuses()])
+
+    class Meta:
+        model = Agent
+        fields = ["brain", "owner", "capability_grants"]
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
+    form = AgentForm
     list_display = ["id", "name", "region", "brain", "owner", "status", "timeline"]
     list_filter = ["region", "brain", "status"]
     search_fields = ["id", "name", "owner__username"]
-    readonly_fields = ["id", "region", "status", "created_at"]
-    fields = ["id", "name", "region", "brain", "owner", "status", "created_at"]
+    readonly_fields = ["id", "name", "region", "status", "created_at"]
+    fields = ["id", "name", "region", "brain", "owner", "capability_grants", "status", "created_at"]
     actions = ["pause", "resume", "override"]
 
     def has_add_permission(self, request):
@@ -45,6 +63,15 @@ class AgentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the change is recorded in the log and reaches the projections.
+        changed = configure_agent(agent_id=obj.pk, actor=operator_of(request),
+                                  owner=form.cleaned_data["owner"], brain=form.cleaned_data["brain"])
+        if changed:
+            messages.info(request, f"Recorded {', '.join(changed)} in world:{obj.region_id}.")
+        if grant_capabilities(agent_id=obj.pk, grants=form.cleaned_data["capability_grants"], actor=operator_of(request)):
+            messages.info(request, f"Recorded agent.capabilities.granted in {obj.stream_id}.")
 
     @admin.display(description="log")
     def timeline(self, obj):
@@ -65,37 +92,59 @@ class AgentAdmin(admin.ModelAdmin):
     def override(self, request, queryset):
         return with_reason(self, request, queryset, title="Override agents", form_class=ReasonAndActionForm,
                            apply=lambda agent, data: _command(request, agent, "override", data["reason"],
-                                                              data["action_json"]))
+                                                              data["action"]))
 
 
-@admin.register(AgentKey)
-class AgentKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "agent", "created_at", "revoked_at"]
+class CredentialAdmin(admin.ModelAdmin):
+    """Hashed credentials: only a prefix is kept in the clear; a new one is shown once, when made."""
+
+    holder = ""    # the field naming whose credential it is
+    kind = ""      # new_credential's kind: "spk", "spt"
+    keyword = ""   # the Authorization scheme that sends it
     list_filter = ["revoked_at"]
-    search_fields = ["agent__id", "prefix"]
-    fields = ["agent", "prefix", "created_at", "revoked_at"]
     actions = ["revoke"]
 
+    def get_list_display(self, request):
+        return ["prefix", self.holder, "created_at", "revoked_at"]
+
+    def get_fields(self, request, obj=None):
+        return [self.holder, "prefix", "created_at", "revoked_at"]
+
     def get_readonly_fields(self, request, obj=None):
-        return ["agent", "prefix", "created_at", "revoked_at"] if obj else ["prefix", "created_at", "revoked_at"]
+        return [self.holder, "prefix", "created_at", "revoked_at"] if obj else ["prefix", "created_at", "revoked_at"]
 
     def save_model(self, request, obj, form, change):
         if change:
             return
-        key, obj.prefix, obj.digest = new_key()
+        secret, obj.prefix, obj.digest = new_credential(self.kind)
         obj.save()
-        messages.warning(request, f"The new key for {obj.agent_id} is {key} — copy it now, it is not shown again. "
-                                  "Send it as the header `Authorization: AgentKey <key>`.")
+        messages.warning(request, f"The new credential for {getattr(obj, self.holder)} is {secret} — copy it now, "
+                                  f"it is not shown again. Send it as the header `Authorization: {self.keyword} …`.")
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected credentials")
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        messages.success(request, f"Revoked {count} key(s).")
+        messages.success(request, f"Revoked {count}.")
+
+
+@admin.register(AgentKey)
+class AgentKeyAdmin(CredentialAdmin):
+    holder, kind, keyword = "agent", "spk", "AgentKey"
+    search_fields = ["agent__id", "prefix"]
+
+
+@admin.register(PlayerToken)
+class PlayerTokenAdmin(CredentialAdmin):
+    holder, kind, keyword = "user", "spt", "Token"
+    search_fields = ["user__username", "prefix"]
 
 
 @admin.register(PendingCommand)
 class PendingCommandAdmin(admin.ModelAdmin):
-    list_display = ["agent", "applies_at_tick", "source", "actor", "created_at"]
+    """Accepted commands waiting for their tick: to watch, never to edit or drop (each one must end
+    in the log, applied or superseded)."""
+
+    list_display = ["agent", "applies_at_tick", "source", "actor", "event_id", "created_at"]
     list_filter = ["source"]
 
     def has_add_permission(self, request):
@@ -103,3 +152,7 @@ class PendingCommandAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rest_framework import authentication, exceptions
 
-from .models import Agent, AgentKey
+from .models import Agent, AgentKey, PlayerToken
 
 KEY_KEYWORD = "AgentKey"
 
@@ -28,53 +28,82 @@ class AgentPrincipal:
         return f"agent:{self.agent_id}"
 
 
+MAX_CREDENTIAL_LENGTH = 200
+
+
 def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def new_key() -> tuple[str, str, str]:
-    """Return (key, prefix, digest) for a fresh agent key."""
-    key = f"spk_{secrets.token_urlsafe(32)}"
-    return key, key[:12], key_digest(key)
+def new_credential(kind: str) -> tuple[str, str, str]:
+    """Return (secret, prefix, digest) of a fresh credential: `spk_…` agent keys, `spt_…` player tokens."""
+    secret = f"{kind}_{secrets.token_urlsafe(32)}"
+    return secret, secret[:12], key_digest(secret)
 
 
 def issue_key(agent: Agent) -> str:
     """Create an API key for an agent and return it (the only time it is visible)."""
-    key, prefix, digest = new_key()
+    key, prefix, digest = new_credential("spk")
     AgentKey.objects.create(agent=agent, prefix=prefix, digest=digest)
     return key
 
 
-class PlayerTokenAuthentication(authentication.TokenAuthentication):
-    """DRF's `Authorization: Token <key>`, refusing malformed keys before they reach the database."""
-
-    def authenticate_credentials(self, key):
-        if not (len(key) == 40 and all(c in "0123456789abcdef" for c in key)):
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        return super().authenticate_credentials(key)
+def issue_player_token(user) -> str:
+    """Create an API token for a player and return it (the only time it is visible)."""
+    token, prefix, digest = new_credential("spt")
+    PlayerToken.objects.create(user=user, prefix=prefix, digest=digest)
+    return token
 
 
-class AgentKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: AgentKey <key>`."""
+class _HashedCredentialAuthentication(authentication.BaseAuthentication):
+    """`Authorization: <keyword> <secret>`, looked up by the secret's SHA-256 (never stored itself)."""
+
+    keyword = ""
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != KEY_KEYWORD.lower().encode():
+        if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed AgentKey header: expected 'AgentKey <key>'.")
+            raise exceptions.AuthenticationFailed(f"Malformed {self.keyword} header: expected '{self.keyword} <secret>'.")
         try:
-            key = header[1].decode()
+            secret = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Malformed agent key.") from None
-        row = (AgentKey.objects.filter(digest=key_digest(key), revoked_at__isnull=True)
-               .values_list("agent_id", flat=True).first())
-        if row is None:
-            raise exceptions.AuthenticationFailed("Unknown or revoked agent key.")
-        return AgentPrincipal(agent_id=row), key
+            raise exceptions.AuthenticationFailed(f"Malformed {self.keyword}.") from None
+        if len(secret) > MAX_CREDENTIAL_LENGTH or not secret.isprintable():
+            raise exceptions.AuthenticationFailed(f"Malformed {self.keyword}.")
+        principal = self.principal_for(key_digest(secret))
+        if principal is None:
+            raise exceptions.AuthenticationFailed(f"Unknown or revoked {self.keyword}.")
+        return principal, secret
+
+    def principal_for(self, digest: str):
+        raise NotImplementedError("subclasses must implement principal_for()")
 
     def authenticate_header(self, request):
-        return KEY_KEYWORD
+        return self.keyword
+
+
+class PlayerTokenAuthentication(_HashedCredentialAuthentication):
+    """`Authorization: Token <token>`: a player's API token (selfplay_player prints one)."""
+
+    keyword = "Token"
+
+    def principal_for(self, digest: str):
+        row = (PlayerToken.objects.select_related("user")
+               .filter(digest=digest, revoked_at__isnull=True, user__is_active=True).first())
+        return row.user if row else None
+
+
+class AgentKeyAuthentication(_HashedCredentialAuthentication):
+    """`Authorization: AgentKey <key>`."""
+
+    keyword = KEY_KEYWORD
+
+    def principal_for(self, digest: str):
+        agent_id = (AgentKey.objects.filter(digest=digest, revoked_at__isnull=True)
+                    .values_list("agent_id", flat=True).first())
+        return AgentPrincipal(agent_id=agent_id) if agent_id else None
 
 
 def actor_of(user) -> str | None:

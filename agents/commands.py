@@ -7,33 +7,33 @@ of the brain and records the result with `causationId` pointing back to the comm
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from events.projections import load_state
-from events.recording import record
-from events.store import ANY, NewEvent
+from events.store import ANY, NewEvent, record
 from events.types import STREAM_ID_RE
-from selfplay.api_errors import CodedError
+from selfplay import ratelimit
+from selfplay.canonical import canonical_json, sha256_hex, storable
+from selfplay.errors import Refused
 from selfplay.world import InvalidAction, validate_action
 
-from . import ratelimit
 from .auth import AgentPrincipal, actor_of
 from .models import Agent, CommandReceipt, PendingCommand, Region
 
+logger = logging.getLogger(__name__)
 KINDS = ("override", "decision", "pause", "resume")
 MAX_REASON = 500
+UNAVAILABLE_RETRY_SECONDS = 5
 _KEY_NAMESPACE = uuid.UUID("6f1c0000-5e1f-4a1a-9000-000000000002")
 
-class CommandRefused(CodedError):
+class CommandRefused(Refused):
     """A command that is not accepted; `code` is a DESIGN §5 error code."""
-
-    def __init__(self, code: str, message: str, details: dict | None = None, retry_after: int | None = None):
-        super().__init__(message, details)
-        self.code, self.retry_after = code, retry_after
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,26 @@ class Command:
     action: dict[str, Any] | None = None
     reason: str = ""
     idempotency_key: str | None = None
-    extra: dict = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a digest of what the command asks, to tell a faithful retry from a reused key."""
+        return sha256_hex(canonical_json(
+            {"kind": self.kind, "streamId": self.stream_id, "action": self.action, "reason": self.reason}))
 
 
 def submit_command(*, principal, command: Command) -> dict:
-    """Accept a command or raise CommandRefused; return the answer body of a 202."""
+    """Accept a command or raise CommandRefused; return the answer body of a 202.
+
+    A retry with the same idempotency key and body returns the first answer, even when the
+    retries race, and costs no rate-limit budget; the key with another body is refused.
+    """
     actor = actor_of(principal)
     if actor is None:
         raise CommandRefused("unauthenticated", "Log in, or send an API token or agent key, to submit commands.")
     agent = _agent_of(command.stream_id)
-    if command.idempotency_key:
-        receipt = CommandReceipt.objects.filter(actor=actor, idempotency_key=command.idempotency_key).first()
-        if receipt is not None:
-            return receipt.response
+    if (answer := _first_answer(actor, command)) is not None:
+        return answer
     _authorize(principal, agent, command)
     _rate_limit(actor)
     action = _validate(principal, command)
@@ -63,11 +70,25 @@ def submit_command(*, principal, command: Command) -> dict:
         return _accept(actor, agent, command, action)
     except IntegrityError:
         # A concurrent twin (same idempotency key, or a second override for the same tick) won.
-        if command.idempotency_key:
-            receipt = CommandReceipt.objects.filter(actor=actor, idempotency_key=command.idempotency_key).first()
-            if receipt is not None:
-                return receipt.response
+        if (answer := _first_answer(actor, command)) is not None:
+            ratelimit.refund(f"commands:{actor}")
+            return answer
         raise _pending_conflict(agent, command) from None
+
+
+def _first_answer(actor: str, command: Command) -> dict | None:
+    """Return the recorded answer to this actor's idempotency key, or None when it is new."""
+    if not command.idempotency_key:
+        return None
+    receipt = (CommandReceipt.objects.filter(actor=actor, idempotency_key=command.idempotency_key)
+               .values("response", "fingerprint").first())
+    if receipt is None:
+        return None
+    if receipt["fingerprint"] and receipt["fingerprint"] != command.fingerprint:
+        raise CommandRefused("idempotency_mismatch", "This idempotencyKey was already used for another "
+                             "command; use a new key for a new command.",
+                             {"idempotencyKey": command.idempotency_key, "eventId": receipt["response"]["eventId"]})
+    return receipt["response"]
 
 
 def _agent_of(stream_id: str) -> Agent:
@@ -95,10 +116,13 @@ def _authorize(principal, agent: Agent, command: Command) -> None:
 
 def _rate_limit(actor: str) -> None:
     try:
-        decision = ratelimit.hit(actor)
+        decision = ratelimit.hit(f"commands:{actor}", limit=settings.SELFPLAY_COMMAND_RATE_LIMIT,
+                                 window_seconds=settings.SELFPLAY_COMMAND_RATE_WINDOW_SECONDS)
     except ratelimit.RateLimitUnavailable as exc:
-        raise CommandRefused("unavailable", "Commands are unavailable: the rate limiter cannot be reached.",
-                             {"reason": str(exc)}) from exc
+        logger.warning("commands refused: the rate limiter is unavailable (%s)", exc)
+        raise CommandRefused("unavailable", "Commands are unavailable for a moment; try again shortly.",
+                             {"retryAfter": UNAVAILABLE_RETRY_SECONDS},
+                             retry_after=UNAVAILABLE_RETRY_SECONDS) from exc
     if not decision.allowed:
         raise CommandRefused("rate_limited",
                              f"At most {decision.limit} commands per window; retry in {decision.retry_after} s.",
@@ -110,6 +134,9 @@ def _validate(principal, command: Command) -> dict | None:
     reason = command.reason or ""
     if len(reason) > MAX_REASON:
         raise CommandRefused("invalid", f"reason is longer than {MAX_REASON} characters.", {"reason": "too long"})
+    if not storable(reason):
+        raise CommandRefused("invalid", "reason holds characters that cannot be stored.",
+                             {"reason": "no NUL characters or unpaired surrogates"})
     if principal.is_staff and command.kind != "decision" and not reason.strip():
         raise CommandRefused("invalid", "Operators must give a reason.", {"reason": "required for operators"})
     if command.kind in ("pause", "resume"):
@@ -126,9 +153,13 @@ def _validate(principal, command: Command) -> dict | None:
 def _accept(actor: str, agent: Agent, command: Command, action: dict | None) -> dict:
     # The region's row is the tick's lock too (see agents.services._run_tick): holding it, the
     # tick read below cannot be overtaken by a tick that already drained the pending commands.
+    # Commands for one region queue on it, so a retry racing the first try finds its receipt here.
     Region.objects.select_for_update().filter(pk=agent.region_id).first()
+    if (answer := _first_answer(actor, command)) is not None:
+        ratelimit.refund(f"commands:{actor}")
+        return answer
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    world_state, _ = load_state("world", agent.region_id)
+    world_state, _ = load_state("world", agent.region_id, shared=True)
     applies_at = world_state["tick"] + 1
     base = {"agentId": agent.id, "region": agent.region_id, "appliesAtTick": applies_at}
     if command.kind in ("override", "decision"):
@@ -148,18 +179,19 @@ def _accept(actor: str, agent: Agent, command: Command, action: dict | None) -> 
     if command.idempotency_key:
         metadata["idempotencyKey"] = command.idempotency_key
     event_id = (str(uuid.uuid5(_KEY_NAMESPACE, f"{actor}\n{command.idempotency_key}"))
-                if command.idempotency_key else str(uuid.uuid4()))
+                if command.idempotency_key else None)  # None: the store makes one
     recorded = record([(agent.stream_id, [NewEvent(event_type, data, metadata, id=event_id)], ANY)])[0]
     if command.kind in ("override", "decision"):
         PendingCommand.objects.create(agent=agent, applies_at_tick=applies_at, source=source, action=action,
-                                      event_id=recorded.id, actor=actor)
+                                      event_id=recorded.id, actor=actor, reason=command.reason)
     else:
         agent.status = target
         agent.save(update_fields=["status"])
     answer = {"accepted": True, "eventId": recorded.id, "streamId": recorded.stream_id,
               "position": recorded.position, "appliesAtTick": applies_at}
     if command.idempotency_key:
-        CommandReceipt.objects.create(actor=actor, idempotency_key=command.idempotency_key, response=answer)
+        CommandReceipt.objects.create(actor=actor, idempotency_key=command.idempotency_key, response=answer,
+                                      fingerprint=command.fingerprint)
     return answer
 
 

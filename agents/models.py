@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,63}$", "lowercase letters, digits and -, at most 64")
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,63}\Z", "lowercase letters, digits and -, at most 64")
 
 
 class Region(models.Model):
@@ -45,6 +45,10 @@ class Agent(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="agents")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    capability_grants = models.JSONField(
+        default=list, blank=True,
+        help_text="Capabilities the agent may use, e.g. [\"hash\", \"notify\"]; each change is recorded "
+                  "(agent.capabilities.granted) and the tick reads the recorded grants.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -75,6 +79,7 @@ class PendingCommand(models.Model):
     action = models.JSONField()
     event_id = models.CharField(max_length=36, help_text="The event that recorded the command.")
     actor = models.CharField(max_length=160)
+    reason = models.CharField(max_length=500, blank=True, default="", help_text="An override's reason.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,11 +112,29 @@ class AgentKey(models.Model):
         return f"{self.prefix}… for {self.agent_id}"
 
 
+class PlayerToken(models.Model):
+    """A player's API token (`Authorization: Token <token>`). Only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to tell tokens apart.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… for {self.user}"
+
+
 class CommandReceipt(models.Model):
     """The first answer to an accepted command, replayed for a retry with the same key."""
 
     actor = models.CharField(max_length=160)
     idempotency_key = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64, blank=True, default="",
+                                   help_text="Digest of the command's body: a key reused for another body is refused.")
     response = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -121,3 +144,33 @@ class CommandReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.idempotency_key}"
+
+
+class Blob(models.Model):
+    """Content-addressed bytes: what the `store` capability keeps and large results are kept as."""
+
+    digest = models.CharField(primary_key=True, max_length=64, help_text="sha256 of the bytes, hex.")
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… ({self.size} bytes)"
+
+
+class Notification(models.Model):
+    """A message an agent sent with `notify`: shown to its owner and in the admin's inbox.
+
+    One per request: a request performed again after a worker died finds its notification.
+    """
+
+    request_id = models.CharField(max_length=36, unique=True)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.message[:60]}"

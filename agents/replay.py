@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from events.store import read_all
+from selfplay.gc_pause import paused_gc
 from selfplay.world.replay import Divergence, TickReplayer
 
 __all__ = ["Divergence", "ReplayReport", "verify_recorded_ticks"]
@@ -20,8 +21,11 @@ class ReplayReport:
 
 def verify_recorded_ticks(*, progress: Callable[[int], None] | None = None, page: int = 5000) -> ReplayReport:
     """Re-evaluate each `world.tick.completed` from the recorded decisions, in one pass over the log."""
-    report = ReplayReport()
-    replayer = TickReplayer()
+    with paused_gc():  # the replayer's world states live for the whole pass; see selfplay.gc_pause
+        return _replay(TickReplayer(), ReplayReport(), progress, page)
+
+
+def _replay(replayer: TickReplayer, report: ReplayReport, progress, page: int) -> ReplayReport:
     after = 0
     while batch := read_all(after=after, limit=page):
         after = batch[-1].global_position

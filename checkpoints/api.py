@@ -1,31 +1,36 @@
-"""HTTP interface of checkpoints (DESIGN §5): `GET /checkpoint/latest` and `GET /sync`.
+"""HTTP interface of checkpoints (DESIGN §5): `GET /checkpoint/latest`, `GET /checkpoint/at` and
+`GET /sync`.
 
-Both are anonymous. The world is public to watch, so the checkpoint of any stream may be read
-by anyone; a token is a bearer capability for one checkpoint of one stream, so `/sync` needs
-nothing but the token.
+All are anonymous and read-rate-limited per client (the default throttle). The world is public to
+watch, so the checkpoint of any stream may be read by anyone; a token is a bearer capability for
+one checkpoint of one stream, so `/sync` needs nothing but the token.
 """
 
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_serializer,
-)
+import re
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events.store import InvalidStreamId
-from selfplay.api_schema import error_doc
+from selfplay.api_schema import (
+    ERROR_RESPONSES,
+    MAX_POSITION,
+    StreamIdField,
+    WireEventsField,
+    error_doc,
+)
 
 from . import selectors
-from .exceptions import NoCheckpoint
+from .exceptions import NoCheckpoint, TokenInvalid
 from .services import sync_for_client
-from .streams import check_stream_id
-from .tokens import issue_token
+from .signals import Client
+from .tokens import MAX_TOKEN_LENGTH, TOKEN_PATTERN, issue_token
 
 SESSION_HEADER = "X-Selfplay-Session"
+SESSION_ID_RE = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 @extend_schema_serializer(component_name="CheckpointSummary")
@@ -36,30 +41,6 @@ class CheckpointSerializer(serializers.Serializer):
     globalPosition = serializers.IntegerField(source="global_position")
     checksum = serializers.CharField(help_text="sha256 of the canonical JSON of the state")
     createdAt = serializers.DateTimeField(source="created_at")
-
-
-@extend_schema_serializer(component_name="WireEvent")
-class WireEventSerializer(serializers.Serializer):
-    """An event as DESIGN §2 puts it on the wire (documentation only)."""
-
-    id = serializers.UUIDField()
-    streamId = serializers.CharField()
-    position = serializers.IntegerField()
-    globalPosition = serializers.IntegerField()
-    type = serializers.CharField()
-    data = serializers.DictField()
-    metadata = serializers.DictField()
-    recordedAt = serializers.CharField(help_text="ISO-8601 UTC, microseconds, Z")
-    prevHash = serializers.CharField()
-    hash = serializers.CharField()
-
-
-@extend_schema_field(WireEventSerializer(many=True))
-class WireEventsField(serializers.Field):
-    """Recorded events, rendered with `RecordedEvent.to_wire()`."""
-
-    def to_representation(self, value):
-        return [event.to_wire() for event in value]
 
 
 _INVALID = ("invalid", "The request is invalid; see details.", {"streamId": ["…"]})
@@ -78,13 +59,7 @@ class CheckpointLatestApi(APIView):
 
     @extend_schema_serializer(component_name="CheckpointLatestQuery")
     class InputSerializer(serializers.Serializer):
-        streamId = serializers.CharField(help_text="any stream id, e.g. `world:meadow` or `agent:ada`")
-
-        def validate_streamId(self, value):  # noqa: N802 - DRF names validators after fields
-            try:
-                return check_stream_id(value)
-            except InvalidStreamId as exc:
-                raise serializers.ValidationError(str(exc)) from exc
+        streamId = StreamIdField(help_text="any stream id, e.g. `world:meadow` or `agent:ada`")  # noqa: N815
 
     @extend_schema_serializer(component_name="CheckpointLatest")
     class OutputSerializer(serializers.Serializer):
@@ -112,6 +87,64 @@ class CheckpointLatestApi(APIView):
         return Response(self.OutputSerializer({"token": token, "checkpoint": checkpoint}).data)
 
 
+class CheckpointAtApi(APIView):
+    """Return the newest checkpoint of a stream at or before a position, and a token for it.
+
+    Anonymous, like `/checkpoint/latest`: a page that shows a stream's past (time travel)
+    rebuilds it from this checkpoint and the events after it, read through `/sync`.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema_serializer(component_name="CheckpointAtQuery")
+    class InputSerializer(serializers.Serializer):
+        streamId = StreamIdField(help_text="any stream id, e.g. `world:meadow` or `agent:ada`")  # noqa: N815
+        position = serializers.IntegerField(
+            required=False, min_value=0, max_value=MAX_POSITION,
+            help_text="a position of the stream; give this or globalPosition")
+        globalPosition = serializers.IntegerField(  # noqa: N815 - the wire's name
+            required=False, min_value=0, max_value=MAX_POSITION,
+            help_text="a global position of the log (the stream as it stood at that moment); "
+                      "give this or position")
+
+        def validate(self, attrs):
+            if ("position" in attrs) == ("globalPosition" in attrs):
+                raise serializers.ValidationError({"position": ["Give exactly one of position and globalPosition."]})
+            return attrs
+
+    @extend_schema(
+        operation_id="checkpoint_at",
+        parameters=[InputSerializer],
+        responses={
+            200: CheckpointLatestApi.OutputSerializer,
+            400: error_doc("`invalid`: streamId missing or malformed, or not exactly one of position and "
+                           "globalPosition, or one that is not a whole number in 0..2^53-1", _INVALID, (
+                               "invalid", "The request is invalid; see details.",
+                               {"position": ["Give exactly one of position and globalPosition."]})),
+            404: error_doc("`no_checkpoint`: no checkpoint of the stream is at or before that position "
+                           "(replay the stream from its start)", (
+                               "no_checkpoint", "Stream world:meadow has no checkpoint at or before position 12.",
+                               {"streamId": "world:meadow", "position": 12})),
+            **ERROR_RESPONSES(429),
+        },
+    )
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        stream_id = params.validated_data["streamId"]
+        position = params.validated_data.get("position")
+        global_position = params.validated_data.get("globalPosition")
+        checkpoint = selectors.checkpoint_at(stream_id, position=position, global_position=global_position)
+        if checkpoint is None:
+            where = (f"position {position}" if position is not None else f"global position {global_position}")
+            details = {"streamId": stream_id, **({"position": position} if position is not None
+                                                 else {"globalPosition": global_position})}
+            raise NoCheckpoint(f"Stream {stream_id} has no checkpoint at or before {where}.", details)
+        token, _ = issue_token(checkpoint)
+        return Response(CheckpointLatestApi.OutputSerializer({"token": token, "checkpoint": checkpoint}).data)
+
+
 class CheckpointSyncApi(APIView):
     """Return a checkpoint's state and a page of its stream's events after it.
 
@@ -123,7 +156,8 @@ class CheckpointSyncApi(APIView):
 
     @extend_schema_serializer(component_name="SyncQuery")
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField(trim_whitespace=False, help_text="from GET /checkpoint/latest")
+        token = serializers.RegexField(TOKEN_PATTERN, max_length=MAX_TOKEN_LENGTH, trim_whitespace=False,
+                                       help_text="from GET /checkpoint/latest")
         after = serializers.IntegerField(
             required=False, min_value=0,
             help_text="return events with a greater position (default: the token's position; "
@@ -167,8 +201,22 @@ class CheckpointSyncApi(APIView):
     )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
+        if not params.is_valid() and "token" in params.errors and request.query_params.get("token"):
+            # A token with characters no token holds is as forged as one with a bad signature:
+            # clients fall back to GET /checkpoint/latest on token_invalid (DESIGN §5).
+            raise TokenInvalid("The token is malformed.", {"reason": "malformed"})
         params.is_valid(raise_exception=True)
-        # Optional: a client names its session so the continuity tracker can follow its tokens.
-        session_id = (request.headers.get(SESSION_HEADER) or "").strip()[:64] or None
-        page = sync_for_client(session_id=session_id, **params.validated_data)
+        page = sync_for_client(client=client_of(request), **params.validated_data)
         return Response(self.OutputSerializer(page).data)
+
+
+def client_of(request) -> Client:
+    """Return who is asking: its address (as the read throttle sees it) and the session it names.
+
+    The session header is optional: a client names itself so the continuity tracker can follow
+    its tokens. Anything but a short printable id is ignored.
+    """
+    session_id = (request.headers.get(SESSION_HEADER) or "").strip()
+    if not (0 < len(session_id) <= 64 and SESSION_ID_RE.fullmatch(session_id)):
+        session_id = None
+    return Client(session_id=session_id, address=BaseThrottle().get_ident(request))

@@ -5,7 +5,7 @@ from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 HOOK = "checkpoints.services.after_record"
-PROJECTIONS = ("checkpoints.projections.AGENT", "checkpoints.projections.STREAM")
+PROJECTIONS = ("checkpoints.projections.AGENT_STREAM", "checkpoints.projections.STREAM")
 
 
 @register()

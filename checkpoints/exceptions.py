@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from selfplay.api_errors import CodedError
+from selfplay.errors import SelfplayError
 
 
-class CheckpointError(CodedError):
+class CheckpointError(SelfplayError):
     """Base class: a `code`, a message for a person and machine-readable details."""
 
     code = "invalid"

@@ -21,6 +21,8 @@ class Checkpoint(models.Model):
     storage = models.CharField(max_length=32, help_text="The backend that holds the state.")
     state = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
+    token_issued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a token naming it was last issued: kept while such a token lives.")
 
     class Meta:
         ordering = ["stream_id", "-position", "-created_at"]

@@ -1,12 +1,12 @@
 """Per-stream projections, so that every stream has a state to checkpoint (settings.SELFPLAY_PROJECTIONS).
 
-`world:<r>` streams already have one (`world`, key r). `agent` (key = agent id) folds only the
-events of `agent:<id>`; `stream` (key = stream id) counts the events of each `system:*` and
+`world:<r>` streams already have one (`world`, key r). `agent_stream` (key = agent id) folds only
+the events of `agent:<id>`; `stream` (key = stream id) counts the events of each `system:*` and
 `verification:*` stream. Neither reads any other stream, so a checkpoint of a stream plus that
 stream's tail always rebuilds its state.
 """
 
-from agents import stream_state
+from agents import agent_stream
 from events.projections import ProjectionSpec
 
 from . import reducers
@@ -24,8 +24,8 @@ def _generic_stream(event) -> list[str]:
     return [event.stream_id] if kind in GENERIC_KINDS else []
 
 
-AGENT = ProjectionSpec(
-    name="agent", keys=_agent_stream, initial=stream_state.initial_state, fold=stream_state.fold,
+AGENT_STREAM = ProjectionSpec(
+    name="agent_stream", keys=_agent_stream, initial=agent_stream.initial_state, fold=agent_stream.fold,
 )
 STREAM = ProjectionSpec(
     name="stream", keys=_generic_stream, initial=reducers.initial_state, fold=reducers.fold,

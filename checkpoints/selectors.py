@@ -1,4 +1,5 @@
-"""Reads of the checkpoint manager: latest checkpoints, the policy's due list, and `/sync` pages."""
+"""Reads of the checkpoint manager: latest checkpoints, the one at a position, the policy's due
+list, and `/sync` pages."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
+from events.selectors import values_subquery
 from events.store import RecordedEvent, read_stream, stream_version
 from selfplay.canonical import checksum
 
 from .exceptions import CheckpointCorrupt, InvalidRequest, StateUnavailable, TokenInvalid
 from .models import Checkpoint
 from .storage import StateMissing, StorageUnavailable, storage_named
-from .streams import check_stream_id, values_subquery
+from .streams import check_stream_id
 from .tokens import TokenPayload, decode_token
 
 DEFAULT_SYNC_LIMIT = 1000
@@ -27,6 +29,22 @@ def latest_checkpoint(stream_id: str) -> Checkpoint | None:
     """Return the newest checkpoint of a stream (without loading its state), or None."""
     check_stream_id(stream_id)
     return (Checkpoint.objects.defer("state").filter(stream_id=stream_id)
+            .order_by("-position", "-created_at").first())
+
+
+def checkpoint_at(stream_id: str, *, position: int | None = None,
+                  global_position: int | None = None) -> Checkpoint | None:
+    """Return the newest checkpoint of a stream at or before a position (without its state), or None.
+
+    Give exactly one of `position` (the stream's own) or `global_position` (the log's, to line
+    a stream up with another one at the same moment).
+    """
+    check_stream_id(stream_id)
+    if (position is None) == (global_position is None):
+        raise InvalidRequest("Give exactly one of position and globalPosition.",
+                             {"position": position, "globalPosition": global_position})
+    bound = {"position__lte": position} if position is not None else {"global_position__lte": global_position}
+    return (Checkpoint.objects.defer("state").filter(stream_id=stream_id, **bound)
             .order_by("-position", "-created_at").first())
 
 

@@ -1,9 +1,9 @@
 """Writes of the checkpoint manager: snapshots by policy (DESIGN §7), on demand, and retention.
 
 Each checkpoint is announced by `checkpoint.created {checkpointId, streamId, position,
-globalPosition, checksum}` in the stream `system:checkpoints`, appended with `append_batch` and
-folded with `project` rather than `record()`: the after-record hooks never run for it, so the
-policy cannot recurse into itself.
+globalPosition, checksum}` in the stream `system:checkpoints`, recorded like any event; the
+store does not run its after-record hooks for what a hook records, so the policy cannot
+recurse into itself (it checkpoints `system:checkpoints` explicitly, once).
 """
 
 from __future__ import annotations
@@ -11,25 +11,25 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from functools import partial
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.projections import lock_writers, project
-from events.publish import publish
-from events.store import ANY, NewEvent, RecordedEvent, append_batch
+from events.projections import lock_writers
+from events.selectors import values_subquery
+from events.store import ANY, NewEvent, RecordedEvent, anchor_heads, record
 from selfplay.canonical import canonical_text
 
-from . import selectors
+from . import selectors, signals
 from .exceptions import NoCheckpoint, TokenInvalid
 from .models import Checkpoint
 from .selectors import due_streams
+from .signals import Client
 from .storage import Entry, StorageUnavailable, default_storage, storage_named
-from .streams import check_stream_id, snapshots, values_subquery
-from .tokens import decode_token, format_moment
+from .streams import check_stream_id, snapshots
+from .tokens import decode_token, format_moment, ttl_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +110,13 @@ def _checkpoint(stream_ids: Sequence[str], *, now: datetime, causes: Mapping[str
         return [], []
     storage.save(entries)
     created = Checkpoint.objects.bulk_create([entry.checkpoint for entry in entries])
-    _prune([c.stream_id for c in created], keep={c.pk for c in created})
-    announced = append_batch([(CHECKPOINT_STREAM, [_announcement(c, causes.get(c.stream_id), actor)
-                                                   for c in created], ANY)])
-    project(announced)
-    transaction.on_commit(partial(publish, announced))
+    # Each checkpoint also anchors its stream's head with the server key (events.anchors).
+    anchor_heads([c.stream_id for c in created], now=now)
+    _prune([c.stream_id for c in created], keep={c.pk for c in created}, now=now)
+    # Recorded like any event; inside the recording of the events it checkpoints, the hooks (this
+    # policy among them) do not run again for it.
+    announced = record([(CHECKPOINT_STREAM, [_announcement(c, causes.get(c.stream_id), actor)
+                                             for c in created], ANY)], now=now)
     return created, announced
 
 
@@ -131,20 +133,32 @@ def _announcement(checkpoint: Checkpoint, cause: RecordedEvent | None, actor: st
     }, metadata)
 
 
-def _prune(stream_ids: Sequence[str], *, keep: set) -> int:
-    """Delete all but the newest `retention()` checkpoints of each stream; return how many went.
+def _prune(stream_ids: Sequence[str], *, keep: set, now: datetime) -> int:
+    """Delete the checkpoints of these streams that nothing needs any more; return how many went.
 
-    Newest is by position, then creation time; on a tie the checkpoints just made win.
+    Kept: the newest `retention()` of each stream (newest by position, then creation; on a tie
+    the checkpoints just made win); every checkpoint a still-valid token names, so a token
+    resyncs for its whole lifetime; and, within the token lifetime, the newest checkpoint of each
+    hour, so a page can go back in time cheaply. Older ones go.
     """
+    ttl = timedelta(seconds=ttl_seconds())
     rows = (Checkpoint.objects.filter(stream_id__in=values_subquery(stream_ids))
-            .values_list("id", "stream_id", "position", "created_at", "storage"))
+            .values_list("id", "stream_id", "position", "created_at", "storage", "token_issued_at"))
     by_stream: dict[str, list[tuple]] = {}
     for row in rows:
         by_stream.setdefault(row[1], []).append(row)
     doomed: dict[str, list] = {}
     for group in by_stream.values():
         group.sort(key=lambda r: (r[2], r[3], r[0] in keep), reverse=True)
-        for pk, _, _, _, storage in group[retention():]:
+        hours_kept: set[datetime] = set()
+        for index, (pk, _, _, created_at, storage, token_issued_at) in enumerate(group):
+            hour = created_at.replace(minute=0, second=0, microsecond=0)
+            if index < retention() or (token_issued_at is not None and now - token_issued_at < ttl):
+                hours_kept.add(hour)
+                continue
+            if now - created_at < ttl and hour not in hours_kept:
+                hours_kept.add(hour)
+                continue
             doomed.setdefault(storage, []).append(pk)
     for storage, pks in doomed.items():
         storage_named(storage).delete([Checkpoint(pk=pk, storage=storage) for pk in pks])
@@ -153,25 +167,24 @@ def _prune(stream_ids: Sequence[str], *, keep: set) -> int:
     return sum(len(pks) for pks in doomed.values())
 
 
-def sync_for_client(*, token: str, after: int | None = None, limit: int = selectors.DEFAULT_SYNC_LIMIT,
-                    session_id: str | None = None):
-    """Serve a /sync page and tell the continuity tracker which client session used the token.
+def sync_for_client(*, token: str, client: Client, after: int | None = None,
+                    limit: int = selectors.DEFAULT_SYNC_LIMIT):
+    """Serve a /sync page and say which client used the token (checkpoints.signals).
 
-    A token ahead of its stream's head is refused (400) and flagged; one token used by two
-    sessions at once is flagged. Neither stops the answer to a well-formed request.
+    A token ahead of its stream's head is refused (400) and announced; neither signal changes
+    the answer to a well-formed request.
     """
-    from verification.services import note_token_ahead, note_token_use
-
     try:
         page = selectors.sync(token=token, after=after, limit=limit)
     except TokenInvalid as exc:
         if exc.details.get("reason") == "ahead_of_head":
             payload = decode_token(token)
-            note_token_ahead(session_id=session_id, stream_id=payload.stream_id,
-                             position=exc.details["position"], head=exc.details["headPosition"])
+            signals.token_ahead_of_head.send(
+                sender=sync_for_client, stream_id=payload.stream_id, position=exc.details["position"],
+                head=exc.details["headPosition"], client=client)
         raise
-    if session_id:
-        payload = decode_token(token)
-        note_token_use(session_id=session_id, checkpoint_id=payload.checkpoint_id,
-                       token_issued_at=format_moment(payload.issued_at), stream_id=payload.stream_id)
+    payload = decode_token(token)
+    signals.token_used.send(sender=sync_for_client, stream_id=payload.stream_id,
+                            checkpoint_id=payload.checkpoint_id,
+                            token_issued_at=format_moment(payload.issued_at), client=client)
     return page

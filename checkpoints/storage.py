@@ -12,11 +12,13 @@ import logging
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils.module_loading import import_string
+
+from selfplay.redis_client import ERRORS as REDIS_ERRORS
+from selfplay.redis_client import client_for, state_url
 
 from .models import Checkpoint
 
@@ -83,28 +85,19 @@ class DatabaseStorage(CheckpointStorage):
         """Nothing to do: the state goes with its row."""
 
 
-_clients: dict[str, object] = {}
-
-
-def redis_client(url: str):
-    """Return a (cached) redis-py client for a URL."""
-    client = _clients.get(url)
-    if client is None:
-        client = _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-    return client
-
-
 class RedisStorage(CheckpointStorage):
     """Keep the state as canonical JSON text under `<prefix>:checkpoint:<id>` in Redis.
 
     States are written before the row is inserted (a rolled-back transaction leaves at most an
-    orphan key) and deleted only after the transaction that deletes their rows commits.
+    orphan key) and deleted only after the transaction that deletes their rows commits. The Redis
+    is settings.SELFPLAY_REDIS_STATE_URL's, a Redis Cluster too: one key per checkpoint, so states
+    spread over the masters (redis-py pipelines a save per master and splits a deletion per slot).
     """
 
     name = "redis"
 
     def __init__(self, *, url: str | None = None, prefix: str | None = None) -> None:
-        self.url = url or settings.REDIS_URL
+        self.url = url or state_url()
         base = prefix or getattr(settings, "SELFPLAY_REDIS_PREFIX", "selfplay")
         self.prefix = f"{base}:checkpoint:"
 
@@ -113,7 +106,7 @@ class RedisStorage(CheckpointStorage):
 
     def save(self, entries: Sequence[Entry]) -> None:
         with self._errors("write"):
-            pipe = redis_client(self.url).pipeline(transaction=False)
+            pipe = client_for(self.url).pipeline(transaction=False)
             for entry in entries:
                 pipe.set(self.key(entry.checkpoint), entry.text.encode("utf-8"))
             pipe.execute()
@@ -123,7 +116,7 @@ class RedisStorage(CheckpointStorage):
 
     def load(self, checkpoint: Checkpoint) -> dict:
         with self._errors("read"):
-            raw = redis_client(self.url).get(self.key(checkpoint))
+            raw = client_for(self.url).get(self.key(checkpoint))
         if raw is None:
             raise StateMissing(f"checkpoint {checkpoint.pk} has no state in Redis ({self.key(checkpoint)})")
         try:
@@ -143,7 +136,7 @@ class RedisStorage(CheckpointStorage):
         # The rows are gone already; a key left behind is unreachable garbage, not an error.
         try:
             with self._errors("delete"):
-                redis_client(self.url).delete(*keys)
+                client_for(self.url).delete(*keys)
         except StorageUnavailable:
             logger.warning("left %d checkpoint states in Redis", len(keys), exc_info=True)
 
@@ -156,7 +149,7 @@ def _redis_errors(url: str, what: str):
     """Map redis-py errors to StorageUnavailable."""
     try:
         yield
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise StorageUnavailable(f"could not {what} checkpoint state in Redis at {url}: {exc}") from exc
 
 

@@ -25,7 +25,12 @@ from .streams import check_stream_id as _check_stream_id
 SALT = "selfplay.checkpoint"
 VERSION = 1
 DEFAULT_TTL_SECONDS = 24 * 3600
-MAX_TOKEN_LENGTH = 4096
+# A real token is about 400 characters; 1,024 leaves room and keeps any request naming one
+# (percent-encoded, up to 12 bytes a character) within daphne's 16 KiB request line.
+MAX_TOKEN_LENGTH = 1024
+# What django.core.signing.dumps writes (no compression): payload:timestamp:signature, each
+# URL-safe base64. Anything else is no token; a string of this shape may still be forged.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$"
 FIELDS = frozenset({"version", "streamId", "agentId", "checkpointId", "position", "checksum",
                     "issuedAt", "expiresAt"})
 _MOMENT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
@@ -74,6 +79,11 @@ def issue_token(checkpoint: Checkpoint, *, now: datetime | None = None) -> tuple
         checkpoint_id=str(checkpoint.pk), position=checkpoint.position, checksum=checkpoint.checksum,
         issued_at=issued, expires_at=issued + timedelta(seconds=ttl_seconds()),
     )
+    # Retention keeps a checkpoint while a token naming it lives; marking it costs one UPDATE a
+    # minute at most, however often the page asks for a fresh token.
+    if checkpoint.token_issued_at is None or issued - checkpoint.token_issued_at >= timedelta(minutes=1):
+        Checkpoint.objects.filter(pk=checkpoint.pk).update(token_issued_at=issued)
+        checkpoint.token_issued_at = issued
     return signing.dumps(payload.to_dict(), salt=SALT, compress=False), payload
 
 
@@ -88,6 +98,9 @@ def decode_token(token: str, *, now: datetime | None = None) -> TokenPayload:
     except (ValueError, UnicodeError, TypeError) as exc:
         raise TokenInvalid("The token is malformed.", {"reason": "malformed"}) from exc
     payload = _parse(raw)
+    if payload.expires_at - payload.issued_at > timedelta(seconds=ttl_seconds()):
+        # Only a forger picks its own expiry; a genuine token never lives longer than the TTL.
+        raise TokenInvalid("The token claims a longer life than tokens are given.", {"reason": "lifetime"})
     if (now or timezone.now()) >= payload.expires_at:
         raise TokenExpired("The token has expired; ask /checkpoint/latest for a new one.",
                            {"expiresAt": format_moment(payload.expires_at)})

@@ -1,12 +1,12 @@
 """HTTP interface of projections (DESIGN §5 `GET /projection/<name>`)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from selfplay.api_errors import ApiError
 from selfplay.api_schema import ERROR_RESPONSES
+from selfplay.errors import SelfplayError
 
 from .projections import UnknownProjection, get_spec
 from .selectors import projection_row
@@ -17,7 +17,8 @@ class ProjectionDetailApi(APIView):
 
     @extend_schema_serializer(component_name="ProjectionQuery")
     class InputSerializer(serializers.Serializer):
-        key = serializers.CharField(max_length=80)
+        key = serializers.CharField(max_length=80, trim_whitespace=False,
+                                    help_text="the projection key, e.g. the region for `world`")
 
     @extend_schema_serializer(component_name="Projection")
     class OutputSerializer(serializers.Serializer):
@@ -29,8 +30,7 @@ class ProjectionDetailApi(APIView):
 
     @extend_schema(
         operation_id="projection_detail",
-        parameters=[OpenApiParameter("key", str, required=True,
-                                     description="the projection key, e.g. the region for `world`")],
+        parameters=[InputSerializer],
         responses={200: OutputSerializer, **ERROR_RESPONSES(400, 404)},
     )
     def get(self, request, name: str):
@@ -40,8 +40,8 @@ class ProjectionDetailApi(APIView):
         try:
             get_spec(name)
         except UnknownProjection as exc:
-            raise ApiError("not_found", str(exc), 404, {"name": name}) from exc
+            raise SelfplayError(str(exc), {"name": name}, code="not_found") from exc
         row = projection_row(name, key)
         if row is None:
-            raise ApiError("not_found", f"Projection {name} has no key {key!r}.", 404, {"name": name, "key": key})
+            raise SelfplayError(f"Projection {name} has no key {key!r}.", {"name": name, "key": key}, code="not_found")
         return Response(self.OutputSerializer(row).data)

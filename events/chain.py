@@ -1,4 +1,20 @@
-"""Verification of the per-stream hash chains (DESIGN §2)."""
+"""Verification of the per-stream hash chains (DESIGN §2), and of what can be checked around them.
+
+Everything is read on one consistent snapshot (events.backends: a REPEATABLE READ transaction on
+PostgreSQL, a deferred read transaction on SQLite), so a daemon appending meanwhile can never
+look like a broken chain, and writers are never blocked. Checked:
+
+- every stream: positions 1..head without a gap, each prevHash the previous event's hash, each
+  hash recomputed from the event, the head row naming the last event and its hash;
+- the global sequence: positions 1..max, none missing (deleting events leaves a hole), where
+  the backend keeps it contiguous (SQLite's one writer; on PostgreSQL appends take positions in
+  parallel and a rolled-back one leaves its positions unused: docs/parallel-appends.md);
+- every signed anchor (events.anchors): a valid signature, and the event at its position still
+  carrying its hash (a rewritten and re-hashed history fails here).
+
+`recordedAt` is outside the hash by contract (DESIGN §2: it says when the store wrote the event,
+not what happened), so a changed timestamp is not detected; nothing in the game depends on it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from . import backends
+from .anchors import signed
 from .hashing import event_hash
 from .selectors import ROW_COLUMNS, decode_rows
 
@@ -30,19 +48,34 @@ class ChainReport:
     streams: int
     events: int
     broken: ChainBreak | None
+    anchors: int = 0
 
     @property
     def intact(self) -> bool:
         return self.broken is None
 
 
-def _heads(stream_id: str | None) -> dict[str, tuple[int, str]]:
+def _fetch(sql: str, params: list | tuple = ()) -> list[tuple]:
     with connection.cursor() as cursor:
-        if stream_id is None:
-            cursor.execute("SELECT id, version, head_hash FROM events_stream ORDER BY id")
-        else:
-            cursor.execute("SELECT id, version, head_hash FROM events_stream WHERE id = %s", [stream_id])
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _heads(stream_id: str | None) -> dict[str, tuple[int, str]]:
+    if stream_id is None:
+        rows = _fetch("SELECT id, version, head_hash FROM events_stream ORDER BY id")
+    else:
+        rows = _fetch("SELECT id, version, head_hash FROM events_stream WHERE id = %s", [stream_id])
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def _anchors(stream_id: str | None) -> dict[str, dict[int, tuple[str, str]]]:
+    sql = "SELECT stream_id, position, hash, signature FROM events_anchor"
+    rows = _fetch(sql + " WHERE stream_id = %s", [stream_id]) if stream_id else _fetch(sql)
+    anchors: dict[str, dict[int, tuple[str, str]]] = {}
+    for stream, position, hash_, signature in rows:
+        anchors.setdefault(stream, {})[position] = (hash_, signature)
+    return anchors
 
 
 def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
@@ -54,13 +87,8 @@ def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
     for stream_id in stream_ids:
         last_position = 0
         while True:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position > %s "
-                    "ORDER BY position LIMIT %s",
-                    [stream_id, last_position, _PAGE],
-                )
-                rows = cursor.fetchall()
+            rows = _fetch(f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position > %s "
+                          "ORDER BY position LIMIT %s", [stream_id, last_position, _PAGE])
             if not rows:
                 break
             yield from decode_rows(rows)
@@ -69,59 +97,91 @@ def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
 
 def _orphan_stream(known: set[str]) -> str | None:
     """Return a stream id that has events but no head row, if any."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT stream_id FROM events_event WHERE stream_id NOT IN "
-                       "(SELECT id FROM events_stream) LIMIT 1")
-        row = cursor.fetchone()
-    return row[0] if row and row[0] not in known else None
+    rows = _fetch("SELECT DISTINCT stream_id FROM events_event WHERE stream_id NOT IN "
+                  "(SELECT id FROM events_stream) LIMIT 1")
+    return rows[0][0] if rows and rows[0][0] not in known else None
+
+
+def _global_gap() -> ChainBreak | None:
+    ((count, low, high),) = _fetch(
+        "SELECT COUNT(*), COALESCE(MIN(global_position), 0), COALESCE(MAX(global_position), 0) FROM events_event")
+    if count and (low != 1 or high != count):
+        return ChainBreak("(all streams)", high, f"global positions 1..{high} hold only {count} events: "
+                          "events were deleted")
+    return None
 
 
 def verify_chains(
     *, stream_id: str | None = None, progress: Callable[[int], None] | None = None
 ) -> ChainReport:
-    """Check every stream (or one): gapless positions, linked prev hashes, recomputed hashes."""
-    heads = _heads(stream_id)
-    seen: dict[str, tuple[int, str]] = {}
-    current, expected_position, prev_hash = None, 1, ""
-    count = 0
+    """Check every stream (or one) on one consistent snapshot; return the first break found."""
+    with backends.current().read_snapshot(connection):
+        return _verify(stream_id, progress)
 
-    def close(stream: str) -> ChainBreak | None:
-        head = heads.get(stream)
-        if head is None:
-            return ChainBreak(stream, 0, "events exist for a stream with no head row")
-        if (expected_position - 1, prev_hash) != head:
-            return ChainBreak(stream, head[0], "stream head does not match its last event")
+
+class _StreamCheck:
+    """The running check of one stream, event by event."""
+
+    def __init__(self, stream_id: str, head: tuple[int, str] | None, anchors: dict[int, tuple[str, str]]):
+        self.stream_id, self.head, self.anchors = stream_id, head, anchors
+        self.expected, self.prev_hash = 1, ""
+
+    def feed(self, event) -> str | None:
+        if event.position != self.expected:
+            return f"gap: found position {event.position}"
+        if event.prev_hash != self.prev_hash:
+            return "prevHash does not link to the previous event"
+        recomputed = event_hash(prev_hash=self.prev_hash, event_id=event.id, stream_id=event.stream_id,
+                                position=event.position, type=event.type, data=event.data, metadata=event.metadata)
+        if recomputed != event.hash:
+            return "hash does not match the event's content"
+        anchor = self.anchors.get(event.position)
+        if anchor is not None:
+            if not signed(self.stream_id, event.position, *anchor):
+                return "its anchor's signature is not valid"
+            if anchor[0] != event.hash:
+                return "hash differs from the signed anchor: the history was rewritten"
+        self.prev_hash, self.expected = event.hash, self.expected + 1
         return None
 
-    if stream_id is None and (orphan := _orphan_stream(set(heads))):
-        return ChainReport(len(heads), 0, ChainBreak(orphan, 0, "events exist for a stream with no head row"))
+    def close(self) -> ChainBreak | None:
+        last = self.expected - 1
+        if self.head is None:
+            return ChainBreak(self.stream_id, 0, "events exist for a stream with no head row")
+        if (last, self.prev_hash) != self.head:
+            return ChainBreak(self.stream_id, self.head[0], "stream head does not match its last event")
+        beyond = [p for p in self.anchors if p > last]
+        if beyond:
+            return ChainBreak(self.stream_id, min(beyond), "an anchored position is missing: events were deleted")
+        return None
+
+
+def _verify(stream_id: str | None, progress: Callable[[int], None] | None) -> ChainReport:
+    heads = _heads(stream_id)
+    anchors = _anchors(stream_id)
+    anchored = sum(len(a) for a in anchors.values())
+    if stream_id is None:
+        if orphan := _orphan_stream(set(heads)):
+            return ChainReport(len(heads), 0, ChainBreak(orphan, 0, "events exist for a stream with no head row"))
+        if not backends.current().parallel_writers and (gap := _global_gap()):
+            return ChainReport(len(heads), 0, gap)
+    checks: dict[str, _StreamCheck] = {}
+    current: _StreamCheck | None = None
+    count = 0
     for event in _events_in_stream_order(sorted(heads)):
-        if event.stream_id != current:
-            if current is not None and (broken := close(current)):
-                return ChainReport(len(seen), count, broken)
-            current, expected_position, prev_hash = event.stream_id, 1, ""
-            seen[current] = (0, "")
+        if current is None or event.stream_id != current.stream_id:
+            if current is not None and (broken := current.close()):
+                return ChainReport(len(checks), count, broken, anchored)
+            current = checks[event.stream_id] = _StreamCheck(
+                event.stream_id, heads.get(event.stream_id), anchors.get(event.stream_id, {}))
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
-        if event.position != expected_position:
-            return ChainReport(len(seen), count, ChainBreak(
-                current, expected_position, f"gap: found position {event.position}"))
-        if event.prev_hash != prev_hash:
-            return ChainReport(len(seen), count, ChainBreak(
-                current, event.position, "prevHash does not link to the previous event"))
-        recomputed = event_hash(
-            prev_hash=prev_hash, event_id=event.id, stream_id=event.stream_id,
-            position=event.position, type=event.type, data=event.data, metadata=event.metadata,
-        )
-        if recomputed != event.hash:
-            return ChainReport(len(seen), count, ChainBreak(
-                current, event.position, "hash does not match the event's content"))
-        prev_hash = event.hash
-        expected_position += 1
-    if current is not None and (broken := close(current)):
-        return ChainReport(len(seen), count, broken)
+        if reason := current.feed(event):
+            return ChainReport(len(checks), count, ChainBreak(current.stream_id, event.position, reason), anchored)
+    if current is not None and (broken := current.close()):
+        return ChainReport(len(checks), count, broken, anchored)
     for stream, (version, _) in heads.items():
-        if stream not in seen and version != 0:
-            return ChainReport(len(seen), count, ChainBreak(stream, 1, f"head at {version} but no events"))
-    return ChainReport(len(heads), count, None)
+        if stream not in checks and version != 0:
+            return ChainReport(len(checks), count, ChainBreak(stream, 1, f"head at {version} but no events"), anchored)
+    return ChainReport(len(heads), count, None, anchored)

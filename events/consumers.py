@@ -1,88 +1,176 @@
 """`WS /stream` (DESIGN §6): a stream's events, gap-free, from a position on.
 
 The consumer catches up from the store, then relays live messages (received once per server
-process by `events.hub` and handed to each client's bounded queue), de-duplicated by position. The layer may drop messages (it does so silently when a channel is
-full), so any jump in positions, or a heartbeat showing a head beyond what was delivered, is
-filled from the store before anything newer is sent: positions reach the client strictly
-increasing, with no gap.
+process by `events.hub` and handed to each client's bounded queue), de-duplicated by position.
+The layer may drop messages (it does so silently when a channel is full, and loses them while
+Redis restarts), so any jump in positions, a heartbeat showing a head beyond what was delivered,
+or the hub's word that the layer was away, is filled from the store before anything newer is
+sent: positions reach the client strictly increasing, with no gap.
+
+Everything a client can make the server hold is bounded: the catch-up and the relay run in one
+task that waits while the client's transport is full (`events.flow`) and stops when the client
+leaves; its live queue is bounded (`events.hub`); one address may hold at most
+SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT sockets per server process.
+
+This module knows no game. What a `command` message does and which heartbeat groups a stream
+follows are injected by dotted path (SELFPLAY_STREAM_COMMAND_HANDLER, SELFPLAY_STREAM_HEARTBEAT_GROUPS).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
 import logging
+from collections import Counter
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from .hub import Subscription, hub
-from .publish import region_group, stream_group
+from selfplay.errors import error_body
+
+from .conf import injected
+from .flow import flow_of
+from .hub import OVERFLOW, RESYNC, Subscription, hub
+from .publish import stream_group
 from .selectors import read_stream, stream_version
 from .types import STREAM_ID_RE
 
 logger = logging.getLogger(__name__)
-PAGE = 500
+PAGE = 200  # events read per catch-up page: what a paused socket holds decoded
+MAX_MESSAGE_CHARS = 64 * 1024
+CLOSE_INVALID = 4400
+CLOSE_LOGGED_OUT = 4401
+CLOSE_TOO_MANY = 4429
+
+# Open sockets per client address in this process (daphne runs one event loop).
+_connections: Counter[str] = Counter()
 
 
 def error_message(code: str, message: str, details: dict | None = None) -> dict:
-    return {"type": "error", "error": {"code": code, "message": message, "details": details or {}}}
+    return {"type": "error", **error_body(code, message, details)}
+
+
+def session_group(session_key: str) -> str:
+    """Return the group that reaches every socket of one login session (to close them at logout)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):
+    # No channel of its own: the hub subscribes once per process. A consumer-level channel would
+    # also make every socket die with the channel layer (a Redis restart) instead of riding it out.
+    channel_layer_alias = None
+
     stream_id: str = ""
     delivered: int = 0
-    groups_joined: list[str]
+    client_address: str | None = None
     subscription: Subscription | None = None
     pump: asyncio.Task | None = None
 
     async def connect(self):
-        self.groups_joined = []
+        self.groups_joined: list[str] = []
+        self.flow = flow_of(self.scope)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         stream_id = (query.get("streamId") or [""])[0]
         raw_from = (query.get("from") or ["0"])[0]
         await self.accept()
-        if not STREAM_ID_RE.match(stream_id):
-            await self.send_json(error_message("invalid", "streamId must be <kind>:<name>, e.g. world:meadow.",
-                                               {"streamId": stream_id}))
-            await self.close(code=4400)
+        if not self._claim_slot():
+            await self._refuse(CLOSE_TOO_MANY, "rate_limited", "Too many open streams from this address.",
+                               {"limit": settings.SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT})
             return
-        try:
-            start = int(raw_from)
-            if start < 0:
-                raise ValueError
-        except ValueError:
-            await self.send_json(error_message("invalid", "from must be a position >= 0.", {"from": raw_from}))
-            await self.close(code=4400)
+        if not STREAM_ID_RE.match(stream_id):
+            await self._refuse(CLOSE_INVALID, "invalid", "streamId must be <kind>:<name>, e.g. world:meadow.",
+                               {"streamId": stream_id[:100]})
+            return
+        head = await database_sync_to_async(stream_version)(stream_id)
+        start = int(raw_from) if raw_from.isascii() and raw_from.isdigit() and len(raw_from) < 20 else -1
+        if not 0 <= start <= head:
+            await self._refuse(CLOSE_INVALID, "invalid", f"from must be a position between 0 and the "
+                               f"stream's head ({head}).", {"from": raw_from[:40], "headPosition": head})
             return
         self.stream_id, self.delivered = stream_id, start
         # Subscribe first, then catch up: whatever commits meanwhile arrives live and is
         # de-duplicated by position.
         self.subscription = Subscription()
-        for group in [stream_group(stream_id), *(await self._heartbeat_groups())]:
+        groups = [stream_group(stream_id), *await database_sync_to_async(self._heartbeat_groups)()]
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            groups.append(session_group(session_key))
+        for group in groups:
             await hub().subscribe(group, self.subscription)
             self.groups_joined.append(group)
-        await self.fill_from_store()
-        await self.send_json({"type": "caught_up", "position": self.delivered})
         self.pump = asyncio.create_task(self._pump())
 
     async def disconnect(self, code):
-        if self.pump is not None:
-            self.pump.cancel()
-        for group in getattr(self, "groups_joined", []):
-            await hub().unsubscribe(group, self.subscription)
+        try:
+            if self.pump is not None:
+                self.pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self.pump
+        finally:
+            for group in getattr(self, "groups_joined", []):
+                await hub().unsubscribe(group, self.subscription)
+            self._release_slot()
+
+    def _claim_slot(self) -> bool:
+        client = self.scope.get("client")
+        address = client[0] if client else None
+        if address is not None and _connections[address] >= settings.SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT:
+            return False
+        self.client_address = address
+        if address is not None:
+            _connections[address] += 1
+        return True
+
+    def _release_slot(self) -> None:
+        address, self.client_address = self.client_address, None
+        if address is not None:
+            _connections[address] -= 1
+            if _connections[address] <= 0:
+                del _connections[address]
+
+    async def _refuse(self, close_code: int, code: str, message: str, details: dict) -> None:
+        await self.send_json(error_message(code, message, details))
+        await self.close(code=close_code)
+
+    def _heartbeat_groups(self) -> list[str]:
+        return list(injected("SELFPLAY_STREAM_HEARTBEAT_GROUPS")(self.stream_id))
+
+    # --- sending, one frame at a time ---------------------------------------------------
+
+    # Every frame waits while the client's transport is full: a client that does not read holds
+    # at most the transport's buffer, never the stream. (send_json reaches the base class's send
+    # directly, so both are covered.)
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        await self.flow.writable()
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def send_json(self, content, close=False):
+        await self.flow.writable()
+        await super().send_json(content, close=close)
 
     async def _pump(self) -> None:
-        """Deliver the hub's messages for this client, one at a time, in order."""
+        """Catch up from the store, then deliver the hub's messages in order, until the client goes."""
         try:
-            while True:
+            await self.fill_from_store()
+            await self.send_json({"type": "caught_up", "position": self.delivered})
+            while not self.flow.stopped:
                 message = await self.subscription.queue.get()
-                if message["type"] == "hub.overflow":
+                kind = message["type"]
+                if kind == OVERFLOW["type"]:
                     await self._recover_from_overflow()
-                elif message["type"] == "stream.events":
+                elif kind == RESYNC["type"]:
+                    await self.fill_from_store()
+                elif kind == "stream.events":
                     await self.stream_events(message)
-                elif message["type"] == "stream.heartbeat":
+                elif kind == "stream.heartbeat":
                     await self.stream_heartbeat(message)
+                elif kind == "stream.close":
+                    await self._refuse(CLOSE_LOGGED_OUT, "unauthenticated", "The session ended; log in again.", {})
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -96,21 +184,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             {"delivered": self.delivered}))
         await self.fill_from_store()
 
-    @database_sync_to_async
-    def _heartbeat_groups(self) -> list[str]:
-        kind, _, name = self.stream_id.partition(":")
-        if kind == "world":
-            return [region_group(name)]
-        if kind == "agent":
-            from agents.models import Agent
-
-            region = Agent.objects.filter(id=name).values_list("region_id", flat=True).first()
-            return [region_group(region)] if region else []
-        return []
-
     async def fill_from_store(self, until: int | None = None) -> None:
         """Send the stream's events after `delivered` (up to `until`) from the store."""
         while until is None or self.delivered < until:
+            if self.flow.stopped:
+                return
             page = await database_sync_to_async(read_stream)(self.stream_id, after=self.delivered, limit=PAGE)
             if not page:
                 return
@@ -126,8 +204,6 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=frame)
         self.delivered = wire["position"]
 
-    # --- channel layer messages -------------------------------------------------------
-
     async def stream_events(self, message):
         frames = message.get("frames") or [None] * len(message["events"])
         for wire, frame in zip(message["events"], frames, strict=True):
@@ -140,9 +216,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 await self._deliver(wire, frame)
 
     async def stream_heartbeat(self, message):
-        if self.stream_id.startswith("world:"):
-            head = message["worldHead"]
-        else:
+        head = (message.get("heads") or {}).get(self.stream_id)
+        if head is None:
             head = await database_sync_to_async(stream_version)(self.stream_id)
         if head > self.delivered:
             await self.send_json(error_message(
@@ -151,32 +226,32 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.fill_from_store(until=head)
         await self.send_json({"type": "heartbeat", "tick": message["tick"], "headPosition": head})
 
-    # --- commands from the client ------------------------------------------------------
+    # --- messages from the client ------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            await self.send_json(error_message("invalid", "Send JSON text frames, not binary ones."))
+            return
+        if len(text_data) > MAX_MESSAGE_CHARS:
+            await self.send_json(error_message("invalid", f"A message is at most {MAX_MESSAGE_CHARS} characters."))
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self.send_json(error_message("invalid", "A message must be one JSON object."))
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "command":
             await self.send_json(error_message("invalid", "Send {\"type\": \"command\", …} messages only."))
             return
-        status, body = await self._command(content)
-        await self.send_json({"type": "command.result", "status": status, **body})
-
-    @database_sync_to_async
-    def _command(self, content: dict) -> tuple[int, dict]:
-        from agents.api import command_from_body
-        from agents.commands import CommandRefused, submit_command
-
-        user = self.scope.get("user")
+        body = {k: v for k, v in content.items() if k != "type"}
         try:
-            command = command_from_body({k: v for k, v in content.items() if k != "type"})
-            return 202, submit_command(principal=user, command=command)
-        except CommandRefused as refused:
-            return refused.status, {"error": {"code": refused.code, "message": refused.message,
-                                              "details": refused.details}}
-
-    async def decode_json(self, text_data):
-        import json
-
-        try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
+            status, answer = await database_sync_to_async(injected("SELFPLAY_STREAM_COMMAND_HANDLER"))(
+                self.scope, body)
+        except Exception:
+            logger.exception("stream %s: a command failed", self.stream_id)
+            status, answer = 503, error_message("unavailable", "The command could not be handled; try again.")
+            answer.pop("type")
+        await self.send_json({"type": "command.result", "status": status, **answer})

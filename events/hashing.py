@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from selfplay.canonical import canonical_json, sha256_hex
 
 _dump_str = json.JSONEncoder(ensure_ascii=False).encode
+_PLAIN = re.compile(r"[A-Za-z0-9:.\-_]*\Z")  # characters JSON never escapes
 
 
 def envelope_json(
@@ -17,16 +19,24 @@ def envelope_json(
 
     Built by concatenation from already-canonical data and metadata texts, which gives the
     same bytes as serialising the whole envelope (keys in sorted order) at a fraction of the cost.
+    The id, stream id and type are quoted as they are when they hold nothing JSON escapes, as
+    every valid one does (a UUID, and the patterns of events.types).
     """
     return (
         '{"data":' + data_json
-        + ',"id":' + _dump_str(event_id)
+        + ',"id":' + _quoted(event_id)
         + ',"metadata":' + metadata_json
         + ',"position":' + str(position)
-        + ',"streamId":' + _dump_str(stream_id)
-        + ',"type":' + _dump_str(type)
+        + ',"streamId":' + _quoted(stream_id)
+        + ',"type":' + _quoted(type)
         + "}"
     )
+
+
+def _quoted(text: str) -> str:
+    if _PLAIN.match(text):
+        return '"' + text + '"'
+    return _dump_str(text)
 
 
 def chain_hash(prev_hash: str, envelope: str) -> str:

@@ -40,8 +40,9 @@ class Event(models.Model):
 
     global_position = models.BigAutoField(primary_key=True)
     event_id = models.CharField(max_length=36, unique=True, help_text="UUID, lowercase, hyphenated")
+    # No index of its own: the unique (stream, position) index below serves every lookup by stream.
     stream = models.ForeignKey(
-        Stream, on_delete=models.PROTECT, related_name="events", db_column="stream_id"
+        Stream, on_delete=models.PROTECT, related_name="events", db_column="stream_id", db_index=False
     )
     position = models.PositiveBigIntegerField()
     type = models.CharField(max_length=100, db_index=True)
@@ -67,6 +68,28 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyViolation(_REFUSAL)
+
+
+class Anchor(models.Model):
+    """A stream's head at a position, signed with the server's key (events.anchors).
+
+    verify_chain checks every anchor: someone who rewrites history in the database and
+    recomputes every later hash (and the head) still cannot sign the new hash without the key.
+    """
+
+    stream = models.ForeignKey(Stream, on_delete=models.PROTECT, related_name="anchors", db_column="stream_id",
+                               db_index=False)  # the unique (stream, position) index serves lookups
+    position = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64, help_text="The hash of the event at this position.")
+    signature = models.CharField(max_length=64, help_text="HMAC-SHA256 of stream, position and hash.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["stream_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["stream", "position"], name="events_unique_anchor")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}#{self.position} anchored"
 
 
 class Projection(models.Model):

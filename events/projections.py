@@ -8,20 +8,26 @@ so a projection's `global_position` always names exactly the events folded into 
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from selfplay.canonical import canonical_text, checksum
+from selfplay.gc_pause import paused_gc
 
+from . import backends
 from .models import Projection
 from .selectors import read_all
-from .services import ADVISORY_LOCK_KEY
 from .types import RecordedEvent
 
 ReducerEvent = dict
@@ -62,18 +68,37 @@ def reducer_event(event: RecordedEvent) -> ReducerEvent:
 def route(events: Iterable[RecordedEvent], names: Iterable[str] | None = None):
     """Group events by the (projection, key) they touch, keeping log order within each group."""
     specs = [get_spec(n) for n in names] if names is not None else list(registry().values())
+    readers: dict[str, list[ProjectionSpec]] = {}  # event type -> the specs whose fold reads it
     groups: dict[tuple[str, str], list[RecordedEvent]] = {}
     for event in events:
-        for spec in specs:
-            if spec.types is not None and event.type not in spec.types:
-                continue
+        applicable = readers.get(event.type)
+        if applicable is None:
+            applicable = readers[event.type] = [
+                spec for spec in specs if spec.types is None or event.type in spec.types]
+        for spec in applicable:
             for key in spec.keys(event):
-                groups.setdefault((spec.name, key), []).append(event)
+                group = groups.get((spec.name, key))
+                if group is None:
+                    group = groups[(spec.name, key)] = []
+                group.append(event)
     return groups
+
+
+def lock_projection_keys(events: Iterable[RecordedEvent]) -> None:
+    """Hold every (projection, key) these events touch until the transaction ends.
+
+    Called before the events take their global positions (events.raw), so two appends that
+    touch one key fold into it in the order of their positions, and neither loses the other's
+    fold (a row is read, folded and written back). A no-op under SQLite's single writer.
+    """
+    names = [f"{name}\x1f{key}" for name, key in route(events)]
+    with connection.cursor() as cursor:
+        backends.current().lock_names(cursor, names)
 
 
 def project(
     events: Sequence[RecordedEvent], *, known_states: dict[tuple[str, str], dict] | None = None,
+    now: datetime | None = None,
 ) -> dict[tuple[str, str], dict]:
     """Fold freshly appended events into every projection they touch; return the new states.
 
@@ -83,7 +108,7 @@ def project(
     """
     groups = route(events)
     known_states = known_states or {}
-    current = load_states([k for k in groups if k not in known_states])
+    current = load_states([k for k in groups if k not in known_states], shared=True)
     new_states: dict[tuple[str, str], dict] = {}
     positions: dict[tuple[str, str], int] = {}
     for (name, key), group in groups.items():
@@ -99,15 +124,50 @@ def project(
     # A stored row always has a position above 0, so the loaded positions say which rows exist.
     known_rows = {k for k, (_, position) in current.items() if position > 0}
     known_rows |= _existing_rows([k for k in new_states if k in known_states])
-    save_states({k: (state, positions[k]) for k, state in new_states.items()}, existing=known_rows)
+    save_states({k: (state, positions[k]) for k, state in new_states.items()}, existing=known_rows, now=now)
     return new_states
 
 
-# States by (name, key) -> (checksum, state). A checksum names its content exactly, so a cached
-# state is reused only when the row still holds that very content, whatever committed since:
-# the worker that ticks a region decodes its multi-megabyte world state once, not every tick.
-_state_cache: dict[tuple[str, str], tuple[str, dict]] = {}
+class _StateCache:
+    """Decoded states by (name, key) with the checksum of their content; least recently used out.
+
+    A checksum names its content exactly, so a cached state is reused only when the row still
+    holds that very content, whatever committed since: the worker that ticks a region decodes
+    its multi-megabyte world state once, not every tick. Bounded, so a process that touches
+    ever more keys (agents come and go) does not grow with them.
+    """
+
+    LIMIT = 20_000  # more than the agents of the largest region ticked here (10,000 in the bench)
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[str, str], tuple[str, dict]] = OrderedDict()
+
+    def get(self, key: tuple[str, str], digest: str) -> dict | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != digest:
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: tuple[str, str], digest: str, state: dict) -> None:
+        self._entries[key] = (digest, state)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.LIMIT:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_state_cache = _StateCache()
 _CHUNK = 500
+
+
+@receiver(setting_changed)
+def _forget(*, setting, **kwargs) -> None:
+    if setting == "SELFPLAY_PROJECTIONS":
+        registry.cache_clear()
+        _state_cache.clear()
 
 
 def _chunks(items: list, size: int = _CHUNK):
@@ -115,8 +175,13 @@ def _chunks(items: list, size: int = _CHUNK):
         yield items[start:start + size]
 
 
-def load_states(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[dict, int]]:
-    """Return {(name, key): (state, global position)} for many keys in a few queries."""
+def load_states(keys: Iterable[tuple[str, str]], *, shared: bool = False) -> dict[tuple[str, str], tuple[dict, int]]:
+    """Return {(name, key): (state, global position)} for many keys in a few queries.
+
+    `shared=True` hands out the cached states themselves, for callers that treat them as values
+    and never write into them (the tick, the projection runner, checkpoints): a write would
+    corrupt every later reader. Otherwise each state is a copy of its own.
+    """
     by_name: dict[str, list[str]] = {}
     for name, key in keys:
         by_name.setdefault(name, []).append(key)
@@ -128,38 +193,40 @@ def load_states(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[
             for key, position, digest in Projection.objects.filter(name=name, key__in=chunk).values_list(
                     "key", "global_position", "checksum"):
                 heads[key] = (position, digest)
-                cached = _state_cache.get((name, key))
-                if cached is not None and cached[0] == digest:
-                    found[(name, key)] = (cached[1], position)
+                cached = _state_cache.get((name, key), digest)
+                if cached is not None:
+                    found[(name, key)] = (cached, position)
                 else:
                     missing.append(key)
         for chunk in _chunks(missing):
             for key, state in Projection.objects.filter(name=name, key__in=chunk).values_list("key", "state"):
-                _state_cache[(name, key)] = (heads[key][1], state)
+                _state_cache.put((name, key), heads[key][1], state)
                 found[(name, key)] = (state, heads[key][0])
         spec = get_spec(name)
         for key in names_keys:
             found.setdefault((name, key), (spec.initial(key), 0))
+    if not shared:
+        found = {key: (copy.deepcopy(state), position) for key, (state, position) in found.items()}
     return found
 
 
 def save_states(states: dict[tuple[str, str], tuple[dict, int]], *,
-                existing: set[tuple[str, str]] | None = None) -> None:
+                existing: set[tuple[str, str]] | None = None, now: datetime | None = None) -> None:
     """Store projection states and positions (canonical JSON, checksummed once), in batches.
 
     `existing`, when the caller knows it, names the keys that already have a row.
     """
     if not states:
         return
-    now = _now_db()
+    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
     rows = {}
     for (name, key), (state, position) in states.items():
         text, digest = canonical_text(state)
         rows[(name, key)] = (text, position, digest)
-        _state_cache[(name, key)] = (digest, state)
+        _state_cache.put((name, key), digest, state)
     if existing is None:
         existing = _existing_rows(list(rows))
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    cast = backends.current().json_cast
     with connection.cursor() as cursor:
         updates = [(text, position, digest, now, name, key)
                    for (name, key), (text, position, digest) in rows.items() if (name, key) in existing]
@@ -188,18 +255,11 @@ def _existing_rows(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     return existing
 
 
-def save_state(name: str, key: str, state: dict, global_position: int) -> None:
-    """Store one projection state and its position."""
-    save_states({(name, key): (state, global_position)})
+def load_state(name: str, key: str, *, shared: bool = False) -> tuple[dict, int]:
+    """Return (state, global position) of a projection key; the initial state when absent.
 
-
-def _now_db():
-    return connection.ops.adapt_datetimefield_value(timezone.now())
-
-
-def load_state(name: str, key: str) -> tuple[dict, int]:
-    """Return (state, global position) of a projection key; the initial state when absent."""
-    return load_states([(name, key)])[(name, key)]
+    `shared`: as load_states."""
+    return load_states([(name, key)], shared=shared)[(name, key)]
 
 
 @dataclass
@@ -219,31 +279,30 @@ def rebuild_in_memory(
     states: dict[tuple[str, str], dict] = {}
     positions: dict[tuple[str, str], int] = {}
     after = count = 0
-    while True:
-        batch = read_all(after=after, limit=page)
-        if until is not None:
-            batch = [e for e in batch if e.global_position <= until]
-        if not batch:
-            break
-        for (name, key), group in route(batch, names).items():
-            spec = get_spec(name)
-            state = states.get((name, key)) or spec.initial(key)
-            states[(name, key)] = spec.fold(state, [reducer_event(e) for e in group])
-            positions[(name, key)] = group[-1].global_position
-        after = batch[-1].global_position
-        count += len(batch)
-        if progress:
-            progress(len(batch))
+    with paused_gc():  # the states grow for the whole run; see selfplay.gc_pause
+        while True:
+            batch = read_all(after=after, limit=page)
+            if until is not None:
+                batch = [e for e in batch if e.global_position <= until]
+            if not batch:
+                break
+            shaped = {e.global_position: reducer_event(e) for e in batch}  # once, for every projection
+            for (name, key), group in route(batch, names).items():
+                spec = get_spec(name)
+                state = states.get((name, key)) or spec.initial(key)
+                states[(name, key)] = spec.fold(state, [shaped[e.global_position] for e in group])
+                positions[(name, key)] = group[-1].global_position
+            after = batch[-1].global_position
+            count += len(batch)
+            if progress:
+                progress(len(batch))
     return Rebuilt(states, positions, count, after)
 
 
 def lock_writers() -> None:
     """Hold the event store's write lock for the rest of the transaction (no append interleaves)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        else:
-            cursor.execute("SELECT 1")  # BEGIN IMMEDIATE already holds SQLite's write lock
+        backends.current().lock_writers(cursor)
 
 
 @transaction.atomic

@@ -1,7 +1,10 @@
-"""Push committed events to the channel layer, one group per stream.
+"""Push committed events to the channel layer, one group per stream, and the heartbeats they imply.
 
 Called from `transaction.on_commit`, so nothing reaches a browser before it is durable. A push
-that fails is only logged: WebSocket consumers fill any gap from the store.
+that fails is only logged: WebSocket consumers fill any gap from the store. Which heartbeats a
+batch of events sends (the game sends one per completed tick, to every client of its region)
+is injected: settings.SELFPLAY_STREAM_HEARTBEATS names `heartbeats(events_by_stream) -> [(group,
+message)]`, each message `{"type": "stream.heartbeat", "tick", "heads": {stream id: position}}`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .conf import injected
 from .types import RecordedEvent
 
 logger = logging.getLogger(__name__)
@@ -21,11 +25,6 @@ logger = logging.getLogger(__name__)
 def stream_group(stream_id: str) -> str:
     """Return the channel-layer group of a stream (`world:meadow` → `stream.world.meadow`)."""
     return "stream." + stream_id.replace(":", ".")
-
-
-def region_group(region: str) -> str:
-    """Return the group that hears a region's heartbeat, once per tick."""
-    return f"region.{region}"
 
 
 def publish(events: Sequence[RecordedEvent]) -> None:
@@ -46,12 +45,7 @@ def publish(events: Sequence[RecordedEvent]) -> None:
 async def _send_all(layer, by_stream: dict[str, list[dict]]) -> None:
     for stream_id, wire_events in by_stream.items():
         await layer.group_send(stream_group(stream_id), {"type": "stream.events", "events": wire_events})
-    # A heartbeat per completed tick lets every consumer of the region notice messages the
-    # layer dropped (it drops silently when a channel is full) and refill from the store.
-    for stream_id, wire_events in by_stream.items():
-        kind, _, region = stream_id.partition(":")
-        for event in wire_events:
-            if kind == "world" and event["type"] == "world.tick.completed":
-                await layer.group_send(region_group(region), {
-                    "type": "stream.heartbeat", "region": region, "tick": event["data"]["tick"],
-                    "worldHead": event["position"]})
+    # Heartbeats after the events: a consumer that hears one and has not seen its head yet knows
+    # the layer dropped something (it drops silently when a channel is full) and refills.
+    for group, message in injected("SELFPLAY_STREAM_HEARTBEATS")(by_stream):
+        await layer.group_send(group, message)

@@ -1,5 +1,10 @@
-"""The event store's public API (DESIGN §3). Import from here, not from the modules behind it."""
+"""The event store's public API (DESIGN §3). Import from here, not from the modules behind it.
 
+`record` is the one way to write: it appends, projects, runs the after-record hooks and
+publishes after commit. (The raw append behind it, `events.raw`, is private to this package.)
+"""
+
+from .anchors import anchor_heads
 from .exceptions import (
     AppendOnlyViolation,
     EventIdConflict,
@@ -9,8 +14,16 @@ from .exceptions import (
     StoreUnavailable,
     WrongExpectedVersion,
 )
-from .selectors import head_global_position, read_all, read_stream, stream_version
-from .services import append, append_batch
+from .ids import new_event_id, new_event_ids
+from .selectors import (
+    event_exists,
+    head_global_position,
+    one_snapshot,
+    read_all,
+    read_stream,
+    stream_version,
+)
+from .services import record
 from .types import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent, check_stream_id
 
 __all__ = [
@@ -26,11 +39,15 @@ __all__ = [
     "RecordedEvent",
     "StoreUnavailable",
     "WrongExpectedVersion",
-    "append",
-    "append_batch",
+    "anchor_heads",
     "check_stream_id",
+    "event_exists",
     "head_global_position",
+    "new_event_id",
+    "new_event_ids",
+    "one_snapshot",
     "read_all",
     "read_stream",
+    "record",
     "stream_version",
 ]

@@ -10,9 +10,12 @@ from typing import Any
 from .exceptions import InvalidStreamId
 
 STREAM_KINDS = frozenset({"world", "agent", "verification", "system"})
-STREAM_ID_RE = re.compile(r"^(world|agent|verification|system):[a-z0-9][a-z0-9-]{0,63}$")
-EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$")
-ACTOR_RE = re.compile(r"^(system|(agent|player|operator):[A-Za-z0-9@.+_-]{1,150})$")
+# The pattern as JSON Schema writes it (`$` is the end of the text there); Python's `$` would
+# also match before a final newline, so the check itself ends with `\Z`.
+STREAM_ID_PATTERN = r"^(world|agent|verification|system):[a-z0-9][a-z0-9-]{0,63}$"
+STREAM_ID_RE = re.compile(STREAM_ID_PATTERN[:-1] + r"\Z")
+EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+\Z")
+ACTOR_RE = re.compile(r"^(system|(agent|player|operator):[A-Za-z0-9@.+_-]{1,150})\Z")
 
 
 class _ExpectedVersion:

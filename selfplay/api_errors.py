@@ -1,13 +1,13 @@
-"""One error shape for every API answer (DESIGN §5).
+"""One error shape for every API answer (DESIGN §5), rendered for DRF.
 
-`{"error": {"code": "<snake_case>", "message": "<for a person>", "details": {…}}}`: views raise
-`ApiError`; DRF's own exceptions, oversized bodies and unknown URLs are mapped here too, so a
-client never sees an HTML page or a bare 500 from the API.
+Views and services raise `selfplay.errors.SelfplayError`; DRF's own exceptions, oversized bodies
+and unknown URLs are mapped here too, so a client never sees an HTML page or a bare 500 from the API.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError
@@ -16,51 +16,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import SelfplayError, error_body
+
 logger = logging.getLogger(__name__)
 
-API_PREFIXES = ("/command", "/checkpoint", "/sync", "/projection", "/api/")
-
-
-STATUS_OF_CODE = {
-    "invalid": 400, "token_invalid": 400, "unauthenticated": 401, "forbidden": 403,
-    "not_found": 404, "no_checkpoint": 404, "method_not_allowed": 405, "not_acceptable": 406,
-    "conflict": 409, "checkpoint_corrupt": 409, "token_expired": 410, "rate_limited": 429,
-    "unavailable": 503,
-}
-
-
-class CodedError(Exception):
-    """A domain error that carries its DESIGN §5 code; the API renders it without translation.
-
-    Services raise these (commands, checkpoints) whatever interface called them; HTTP views and
-    the WebSocket consumer answer with `code`, `message` and `details` alike.
-    """
-
-    code = "invalid"
-    retry_after: int | None = None
-
-    def __init__(self, message: str, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.message, self.details = message, details or {}
-
-    @property
-    def status(self) -> int:
-        return STATUS_OF_CODE[self.code]
-
-
-class ApiError(exceptions.APIException):
-    """An error answer with a DESIGN §5 code."""
-
-    def __init__(self, code: str, message: str, status_code: int = 400, details: dict | None = None,
-                 headers: dict | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status_code = code, message, status_code
-        self.details = details or {}
-        self.headers = headers or {}
-
-
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+API_PREFIXES = ("/command", "/checkpoint", "/sync", "/projection", "/worlds/", "/api/")
 
 
 _DRF_CODES = {
@@ -79,12 +39,9 @@ _DRF_CODES = {
 
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: render every exception in the DESIGN §5 shape."""
-    if isinstance(exc, ApiError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code,
-                        headers=exc.headers)
-    if isinstance(exc, CodedError):
+    if isinstance(exc, SelfplayError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status, headers=headers)
+        return Response(exc.body(), status=exc.status, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("invalid", "The request body is too large."), status=400)
     if isinstance(exc, DataError):
@@ -105,6 +62,8 @@ def exception_handler(exc, context):
     details = exc.detail if isinstance(exc, exceptions.ValidationError) else {}
     if isinstance(details, list):
         details = {"non_field_errors": details}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retryAfter": math.ceil(exc.wait)}
     message = _message(exc)
     response.data = error_body(code, message, details)
     return response

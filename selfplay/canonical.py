@@ -35,6 +35,87 @@ def canonical_json(value: Any) -> str:
     return "".join(_c_encode(value, 0))
 
 
+# Integers must fit in 64 bits (signed), as they do in every JSON reader that keeps integers
+# exact: the event store's reader (orjson) would otherwise read them back as floats.
+INT_RANGE = range(-(2**63), 2**63)
+# Every digit becomes "0", so a run of 19 digits is a run of 19 zeros: a substring search, a
+# third of the cost of a regex over the same text.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def storable(value: Any, text: str | None = None) -> bool:
+    """Whether a JSON value can be stored: its text is UTF-8 (no unpaired surrogate), holds no
+    NUL, and its integers fit in 64 bits.
+
+    PostgreSQL's jsonb refuses NUL; both backends refuse the same values. Pass the value's
+    canonical text when it is at hand: the common case then costs a few scans of it.
+    """
+    text = canonical_json(value) if text is None else text
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    if _NINETEEN_DIGITS in encoded.translate(_DIGITS_TO_ZERO) and _holds_wide_int(value):
+        return False
+    # NUL is written as the escape \u0000; a literal backslash before "u0000" looks alike.
+    return "\\u0000" not in text or not _holds_nul(value)
+
+
+# Numbers PostgreSQL's jsonb does not read back as written: it keeps numbers as decimals, so
+# -0.0 comes back as 0.0 and an integral float from 1e16 up (written with an exponent) as an
+# integer, which a JSON reader then takes for an int. Up to 2**64 that int is exact; beyond it
+# the reader falls back to a float again.
+_PORTABLE_INT_LIMIT = 2**64
+
+
+def portable(value: Any, text: str) -> tuple[Any, str]:
+    """Return (value, text) with every number written as PostgreSQL gives it back: -0.0 as 0.0,
+    integral floats from 1e16 to 2**64 as integers. Both backends then store, hash and read the
+    same value, and a log moved from one to the other keeps its chain.
+
+    `text` is the value's canonical JSON; the common case is two substring scans of it.
+    """
+    if "-0.0" not in text and "e+1" not in text:
+        return value, text
+    normalised = _portable(value)
+    return normalised, canonical_json(normalised)
+
+
+def _portable(value: Any) -> Any:
+    if isinstance(value, float):
+        if value == 0.0:
+            return 0.0
+        if value.is_integer() and 1e16 <= abs(value) < _PORTABLE_INT_LIMIT:
+            return int(value)
+        return value
+    if isinstance(value, dict):
+        return {key: _portable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_portable(item) for item in value]
+    return value
+
+
+def _holds_wide_int(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value not in INT_RANGE
+    if isinstance(value, dict):
+        return any(_holds_wide_int(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_wide_int(item) for item in value)
+    return False
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def sha256_hex(text: str) -> str:
     """Return the lowercase hex SHA-256 of a text encoded as UTF-8."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

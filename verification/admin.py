@@ -1,8 +1,12 @@
 """Operator console for verification: flags, client sessions, the follower's cursor."""
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
 
+from events.types import STREAM_KINDS
 from selfplay.admin_actions import operator_of, with_reason
 
 from .models import ClientSession, Flag, FollowerCursor
@@ -22,7 +26,7 @@ class NoAddChange(admin.ModelAdmin):
 
 @admin.register(Flag)
 class FlagAdmin(NoAddChange):
-    list_display = ["kind", "subject_link", "status", "raised_at", "acknowledged_by", "resolved_by"]
+    list_display = ["kind", "subject_link", "status", "summary", "raised_at", "acknowledged_by", "resolved_by"]
     list_filter = ["status", "kind"]
     search_fields = ["subject", "=id"]
     readonly_fields = ["id", "kind", "subject", "status", "details", "raised_at", "raised_event_id",
@@ -34,7 +38,18 @@ class FlagAdmin(NoAddChange):
 
     @admin.display(description="subject")
     def subject_link(self, obj):
-        return format_html('<a href="../../events/event/?q={}">{}</a>', obj.subject, obj.subject)
+        """The subject's events in the audit log, at the flag's tick when it names one."""
+        query = {"stream__id__exact": obj.subject} if obj.subject.partition(":")[0] in STREAM_KINDS \
+            else {"q": obj.subject}
+        tick = obj.details.get("tick") or obj.details.get("fromTick")
+        if isinstance(tick, int):
+            query["tick"] = tick
+        url = f"{reverse('admin:events_event_changelist')}?{urlencode(query)}"
+        return format_html('<a href="{}">{}</a>', url, obj.subject)
+
+    @admin.display(description="details")
+    def summary(self, obj):
+        return ", ".join(f"{key} {value}" for key, value in sorted(obj.details.items()))[:160]
 
     @admin.action(description="Acknowledge (with a note)")
     def acknowledge(self, request, queryset):

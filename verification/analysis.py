@@ -159,8 +159,11 @@ class Analyzer:
         data = e["data"]
         region = self.state["regions"].setdefault(region_id, {
             "epoch": None, "tickSeconds": None, "lateness": [], "late": False, "lastTick": 0})
-        if e["type"] == "world.created":
+        if e["type"] in ("world.created", "world.imported"):
+            # An imported region keeps its cadence from the import on (its earlier ticks were
+            # recorded elsewhere); a local world's `world.created` carries none.
             region["epoch"], region["tickSeconds"] = data.get("epoch"), data.get("tickSeconds")
+            region["lateness"], region["late"] = [], False
         elif e["type"] == "agent.spawned":
             agent = self._agent(data["agentId"])
             agent.update(region=region_id, x=data["x"], y=data["y"])
@@ -194,18 +197,19 @@ class Analyzer:
         if region["epoch"] and region["tickSeconds"] and e.get("recordedAt"):
             due = _parse_time(region["epoch"]).timestamp() + tick * region["tickSeconds"]
             lateness_ms = max(0, round((_parse_time(e["recordedAt"]).timestamp() - due) * 1000))
-            region["lateness"] = [*region["lateness"], lateness_ms][-WINDOW:]
             interval_ms = region["tickSeconds"] * 1000
-            # Beat fires on its own phase, so every tick may run a steady fraction of an interval
-            # after it is due: lateness is measured against the usual (median) lateness.
-            usual = percentile(region["lateness"], 50)
-            if lateness_ms - usual >= interval_ms:
+            # Ticks fire at their due moments (agents/beat.py): one recorded a whole interval or
+            # more after it was due ran after its successor was due, so it was caught up.
+            if lateness_ms >= interval_ms:
                 if not region["late"]:
                     out.flags.append({"kind": "missed_ticks", "subject": f"world:{region_id}", "details": {
-                        "tick": tick, "latenessMs": lateness_ms, "usualMs": usual, "caughtUp": True}})
+                        "tick": tick, "latenessMs": lateness_ms, "caughtUp": True}})
                 region["late"] = True
             else:
+                # Jitter is the spread of the ticks that ran on time; caught-up ones are missed
+                # ticks already, and would otherwise count twice.
                 region["late"] = False
+                region["lateness"] = [*region["lateness"], lateness_ms][-WINDOW:]
                 threshold = self.jitter_threshold_ms or interval_ms // 2
                 recent = region["lateness"][-10:]
                 spread = percentile(recent, 99) - percentile(recent, 50)

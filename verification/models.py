@@ -48,7 +48,11 @@ class Flag(models.Model):
 
 
 class ClientSession(models.Model):
-    """A client (browser tab, script) resyncing with checkpoint tokens; its token lineage."""
+    """A client (browser, script) that was flagged or marked suspect, with its token lineage then.
+
+    Lineages of every client live in Redis and expire (verification.clients); a row is made only
+    for a session an anomaly or an operator names, so anonymous readers cannot grow this table.
+    """
 
     id = models.CharField(primary_key=True, max_length=64)
     first_seen = models.DateTimeField()
@@ -62,18 +66,3 @@ class ClientSession(models.Model):
 
     def __str__(self) -> str:
         return self.id
-
-
-class TokenUse(models.Model):
-    """Which session used which token when: one token in two sessions at once is a flag."""
-
-    token_key = models.CharField(max_length=120, help_text="checkpoint id | issuedAt")
-    session = models.ForeignKey(ClientSession, on_delete=models.CASCADE, related_name="token_uses")
-    last_used = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["token_key", "session"], name="verification_one_use_row")]
-        indexes = [models.Index(fields=["token_key", "last_used"])]
-
-    def __str__(self) -> str:
-        return f"{self.token_key} by {self.session_id}"

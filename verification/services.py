@@ -8,20 +8,25 @@ what ticks wrote: a flagged stream goes on ticking.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from events.recording import record
-from events.store import ANY, NewEvent, read_all
+from events.store import ANY, NewEvent, read_all, record
+from selfplay import redis_client
+from selfplay.errors import SelfplayError
 
+from . import clients
 from .analysis import Analyzer
-from .models import ClientSession, Flag, FollowerCursor, TokenUse
+from .models import ClientSession, Flag, FollowerCursor
 
+logger = logging.getLogger(__name__)
 FOLLOWER = "verification"
 FLAGS_STREAM = "verification:flags"
 SIGNALS_STREAM = "verification:playerhood"
@@ -82,11 +87,16 @@ def raise_flag(*, kind: str, subject: str, details: dict, now: datetime | None =
     flag_id = str(uuid.uuid4())
     data = {"flagId": flag_id, "kind": kind, "subject": subject, "details": details}
     event = record([(FLAGS_STREAM, [NewEvent("verification.flag.raised", data, SYSTEM)], ANY)])[0]
+    now = now or timezone.now()
     flag = Flag.objects.create(id=flag_id, kind=kind, subject=subject, details=details,
-                               raised_at=now or timezone.now(), raised_event_id=event.id)
+                               raised_at=now, raised_event_id=event.id)
     if subject.startswith("session:"):
-        ClientSession.objects.filter(id=subject.partition(":")[2]).update(
-            suspect=True, suspect_reason=f"{kind}: flag {flag_id}")
+        # A session has a row once it is flagged: its lineage so far, and why it is suspect.
+        session_id = subject.partition(":")[2]
+        marked = {"last_seen": now, "tokens": clients.lineage(session_id), "suspect": True,
+                  "suspect_reason": f"{kind}: flag {flag_id}"}
+        ClientSession.objects.update_or_create(id=session_id, defaults=marked,
+                                               create_defaults={**marked, "first_seen": now})
     return flag
 
 
@@ -121,42 +131,68 @@ def _close(flag: Flag, operator: str, note: str, event_type: str, status: str) -
 
 def _require_note(note: str) -> None:
     if not (note or "").strip():
-        raise ValueError("a note is required")
+        raise SelfplayError("A note is required.", {"note": "required"})
 
 
-# --- token lineage per client session --------------------------------------------------------
+# --- token lineage per client (checkpoints.signals receivers, wired in selfplay.web) -----------
 
 
-@transaction.atomic
-def note_token_use(*, session_id: str | None, checkpoint_id: str, token_issued_at: str,
-                   stream_id: str, now: datetime | None = None) -> ClientSession | None:
-    """Record that a client session used a token; flag one token used by two sessions at once."""
-    if not session_id:
+def note_token_use(*, client, stream_id: str, checkpoint_id: str, token_issued_at: str,
+                   now: datetime | None = None, **kwargs) -> Flag | None:
+    """Follow a client session's token lineage; flag one token used by two sessions at once.
+
+    At most one `token_shared` flag per token per window: later sightings update that flag's
+    row (how many sessions, when last seen) and write nothing to the log. The flag names the
+    session that made it shared, never the other sessions.
+    """
+    if not client.session_id:
         return None
     now = now or timezone.now()
-    session, _ = ClientSession.objects.select_for_update().get_or_create(
-        id=session_id[:64], defaults={"first_seen": now, "last_seen": now})
-    if session.tokens[-1:] != [checkpoint_id]:
-        session.tokens = [*session.tokens, checkpoint_id][-50:]
-    session.last_seen = now
-    session.save()
-    key = f"{checkpoint_id}|{token_issued_at}"
-    since = now - timedelta(seconds=settings.SELFPLAY_TOKEN_SHARED_WINDOW_SECONDS)
-    others = sorted(TokenUse.objects.filter(token_key=key, last_used__gte=since)
-                    .exclude(session=session).values_list("session_id", flat=True))
-    TokenUse.objects.update_or_create(token_key=key, session=session, defaults={"last_used": now})
-    if others:
-        raise_flag(kind="token_shared", subject=f"session:{session.id}", now=now,
-                   details={"streamId": stream_id, "checkpointId": checkpoint_id, "otherSessions": others})
-    return session
+    token_key = f"{checkpoint_id}|{token_issued_at}"
+    session = clients.session_ref(client.session_id)
+    try:
+        others = clients.note_use(session_id=session, token_key=token_key, now=now.timestamp())
+        if others == 0:
+            return None
+        details = {"streamId": stream_id, "checkpointId": checkpoint_id, "sessions": others + 1,
+                   "lastSeenAt": now.isoformat()}
+        existing = clients.claim_report("token_shared", token_key)
+        if existing is None:
+            if not clients.within_flag_budget():
+                return None
+            flag = raise_flag(kind="token_shared", subject=f"session:{session}", details=details, now=now)
+            clients.remember_report("token_shared", token_key, str(flag.id))
+            return flag
+        if existing != clients.PENDING:
+            _update_details(existing, details)
+    except redis_client.ERRORS as exc:
+        logger.warning("token lineage not tracked (Redis: %s)", exc)
+    return None
+
+
+def note_token_ahead(*, client, stream_id: str, position: int, head: int, **kwargs) -> Flag | None:
+    """A token claims a position its stream has not reached: flag the client, once per window.
+
+    The subject is the client (a digest of its session id, else of its address), never the agent
+    of the stream: a request proves nothing about the agent, so it must not demote it.
+    """
+    subject = (f"session:{clients.session_ref(client.session_id)}" if client.session_id
+               else "client:" + hashlib.sha256(client.address.encode()).hexdigest()[:16])
+    try:
+        if clients.claim_report("token_ahead_of_head", f"{subject}|{stream_id}") is not None:
+            return None
+        if not clients.within_flag_budget():
+            return None
+    except redis_client.ERRORS as exc:
+        logger.warning("token ahead of head not flagged (Redis: %s)", exc)
+        return None
+    return raise_flag(kind="token_ahead_of_head", subject=subject,
+                      details={"streamId": stream_id, "tokenPosition": position, "headPosition": head})
 
 
 @transaction.atomic
-def note_token_ahead(*, session_id: str | None, stream_id: str, position: int, head: int) -> Flag:
-    """A token claims a position the stream has not reached: flag it (and its session)."""
-    subject = f"session:{session_id[:64]}" if session_id else stream_id
-    if session_id:
-        now = timezone.now()
-        ClientSession.objects.get_or_create(id=session_id[:64], defaults={"first_seen": now, "last_seen": now})
-    return raise_flag(kind="token_ahead_of_head", subject=subject,
-                      details={"streamId": stream_id, "tokenPosition": position, "headPosition": head})
+def _update_details(flag_id: str, details: dict) -> None:
+    flag = Flag.objects.select_for_update().filter(id=flag_id).first()
+    if flag is not None:
+        flag.details = {**flag.details, **details}
+        flag.save(update_fields=["details"])

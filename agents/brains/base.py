@@ -13,6 +13,9 @@ For agent authors:
   seeds per agent and tick, so they replay exactly too.
 - Every planning tick the runtime calls `brain.plan(agent, world_state)`; a dict it returns is
   recorded (`agent.plan.updated`) and handed back as `agent.plan` on later ticks. Keep it JSON.
+- A brain acts on the world outside only through capabilities (docs/capabilities.md): it returns
+  `{"type": "use", "capability": "hash", "args": {"blob": "..."}}`, and on a later tick finds the
+  outcome in `agent.capabilities["results"]` (with the budget it has left and its grants).
 - One brain instance serves every agent that uses it: keep no per-agent state on `self`.
 - Look only at the agent's neighbourhood (`selfplay.world.world_view` answers "what is at
   (x, y)" in constant time): a tick asks 10,000 brains, and scanning the region in each would
@@ -22,7 +25,7 @@ For agent authors:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class AgentContext:
     state: dict  # the agent's entry in the world projection: x, y, energy, inventory, score...
     plan: dict | None
     rng: random.Random
+    # {"budget": n, "grants": [...], "results": [{requestId, capability, tick, status, result |
+    # blobHash | code}, ...]}: the agent's capability ledger, latest request last.
+    capabilities: dict = field(default_factory=dict)
 
 
 class Brain:

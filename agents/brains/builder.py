@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from selfplay.world import STRUCTURES, world_view
-from selfplay.world.rules import GRASS
+from selfplay.world.rules import GRASS, MAX_STRUCTURES_PER_AGENT
 from selfplay.world.view import NEIGHBOUR_STEPS, WorldView
 
 from .base import AgentContext, Brain
@@ -24,6 +24,14 @@ def _buildable(view: WorldView, x: int, y: int) -> bool:
         and view.terrain[y * view.width + x] == GRASS
         and view.structure_at(x, y) is None
     )
+
+
+def _at_limit(agent: AgentContext, world_state: dict) -> bool:
+    """Whether the agent owns as many structures as its world's rules allow (rules version 2 on)."""
+    if (world_state.get("rulesVersion") or 1) < 2:
+        return False
+    owned = sum(1 for s in world_state.get("structures", {}).values() if s["owner"] == agent.id)
+    return owned >= MAX_STRUCTURES_PER_AGENT
 
 
 class Builder(Brain):
@@ -55,6 +63,12 @@ class Builder(Brain):
                 return [gather(*near)]
             if energy <= SPENT:
                 return [rest()]
+        if _at_limit(agent, world_state):
+            # All the structures the rules allow are built: keep fed and roam instead.
+            near = reachable(view, x, y, "berries")
+            if near and has_room(me) and energy < 60:
+                return [gather(*near)]
+            return [random_step(view, x, y, agent.rng) or rest()]
         need = next((r for r in sorted(HUT) if inventory.get(r, 0) < HUT[r]), None)
         if need is None:
             return [self._build(agent, view)]

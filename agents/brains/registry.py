@@ -14,6 +14,12 @@ BUILTIN_BRAINS = {
     "trader": "agents.brains.trader.Trader",
     "wanderer": "agents.brains.wanderer.Wanderer",
 }
+# Brains that act through capabilities (docs/capabilities.md). The daemon knows them; the
+# browser-only variant, which has no capabilities, and the demo's round-robin do not use them.
+CAPABILITY_BRAINS = {
+    "reader": "agents.brains.reader.Reader",
+    "scribe": "agents.brains.scribe.Scribe",
+}
 
 
 class UnknownBrain(LookupError):

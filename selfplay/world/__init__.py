@@ -5,7 +5,7 @@ outcome events are folded into the projections with `fold`, followed by
 `world.tick.completed` (built with `close_tick`), which regrows resources and advances the clock.
 """
 
-from .actions import ACTION_TYPES, InvalidAction, validate_action
+from .actions import ACTION_TYPES, ACTIONS, InvalidAction, action_schema, validate_action
 from .evaluate import FAILED, SUCCEEDED, evaluate_tick
 from .generate import new_region, spawn_position, spawn_positions
 from .projections import (
@@ -24,6 +24,7 @@ from .seeds import agent_rng, agent_seed, derive_seed, tick_seed
 from .view import WorldView, world_view
 
 __all__ = [
+    "ACTIONS",
     "ACTION_TYPES",
     "FAILED",
     "PROJECTIONS",
@@ -33,6 +34,7 @@ __all__ = [
     "SUCCEEDED",
     "InvalidAction",
     "WorldView",
+    "action_schema",
     "agent_rng",
     "agent_seed",
     "apply_agents",

@@ -10,6 +10,8 @@ An action is a JSON object with a "type" and that type's arguments, nothing else
     give   {to, resource, amount}      to an adjacent agent, amount 1..INVENTORY_LIMIT
     say    {text}                      1..140 characters
     idle   {}
+    use    {capability, args}          ask a capability plugin (from rules version 3); args a JSON
+                                       object of at most USE_ARGS_MAX_CHARS canonical characters
 
 `validate_action` returns the normalised action (optional arguments filled in) so that a
 recorded action always has the same shape, whichever client sent it.
@@ -18,13 +20,18 @@ recorded action always has the same shape, whichever client sent it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from .rules import INVENTORY_LIMIT, RESOURCES, SAY_MAX_CHARS, STRUCTURES
+from selfplay.canonical import canonical_json
 
-ACTION_TYPES = ("build", "eat", "gather", "give", "idle", "move", "rest", "say")
+from .rules import INVENTORY_LIMIT, RESOURCES, SAY_MAX_CHARS, STRUCTURES, USE_ARGS_MAX_CHARS
+
+ACTION_TYPES = ("build", "eat", "gather", "give", "idle", "move", "rest", "say", "use")
 
 AGENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+CAPABILITY_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_UNPRINTABLE_RE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class InvalidAction(ValueError):
@@ -35,58 +42,90 @@ class InvalidAction(ValueError):
         super().__init__("; ".join(f"{field}: {message}" for field, message in self.details.items()))
 
 
-def _step(value: Any) -> str | None:
-    # bool is an int subclass; True is not a step.
-    if type(value) is not int or not -1 <= value <= 1:
-        return "must be an integer in -1..1"
-    return None
+@dataclass(frozen=True)
+class Field:
+    """One argument of an action: what it accepts, as a check and as a JSON schema.
+
+    The one description of the vocabulary: `validate_action` checks with it, and the API's
+    OpenAPI schema, the admin's override form and the players' override panel are built from it.
+    """
+
+    name: str
+    kind: str  # step | choice | amount | agent | text | capability | object
+    required: bool = True
+    default: Any = None
+    options: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """Return (the value normalised, None) or (None, what is wrong with it)."""
+        if self.kind in ("step", "amount"):
+            # bool is an int subclass, and True is not a step; nor is 1.0 (recorded actions keep
+            # their exact JSON, so the rule stays the one old logs were evaluated with).
+            low, high = (-1, 1) if self.kind == "step" else (1, INVENTORY_LIMIT)
+            if type(value) is not int or not low <= value <= high:
+                return None, f"must be an integer in {low}..{high}"
+        elif self.kind == "choice":
+            if type(value) is not str or value not in self.options:
+                return None, "must be one of " + ", ".join(self.options)
+        elif self.kind == "agent":
+            if type(value) is not str or not AGENT_ID_RE.fullmatch(value):
+                return None, "must be an agent id ([a-z0-9][a-z0-9-]{0,63})"
+        elif self.kind == "capability":
+            if type(value) is not str or not CAPABILITY_RE.fullmatch(value):
+                return None, "must be a capability name ([a-z][a-z0-9_]{0,31})"
+        elif self.kind == "object":
+            if type(value) is not dict:
+                return None, "must be a JSON object"
+            try:
+                size = len(canonical_json(value))
+            except (TypeError, ValueError):
+                return None, "must be JSON (no NaN or infinities)"
+            if size > USE_ARGS_MAX_CHARS:
+                return None, f"must be at most {USE_ARGS_MAX_CHARS} characters as JSON (got {size})"
+        elif self.kind == "text":
+            if type(value) is not str:
+                return None, "must be a string"
+            if not value.strip():
+                return None, "must not be blank"
+            if _UNPRINTABLE_RE.search(value):
+                return None, "must be printable text (no control characters or unpaired surrogates)"
+            if len(value) > SAY_MAX_CHARS:
+                return None, f"must be at most {SAY_MAX_CHARS} characters (got {len(value)})"
+        return value, None
+
+    def json_schema(self) -> dict:
+        if self.kind == "step":
+            return {"type": "integer", "minimum": -1, "maximum": 1}
+        if self.kind == "amount":
+            return {"type": "integer", "minimum": 1, "maximum": INVENTORY_LIMIT}
+        if self.kind == "choice":
+            return {"type": "string", "enum": list(self.options)}
+        if self.kind == "agent":
+            return {"type": "string", "pattern": "^" + AGENT_ID_RE.pattern + "$"}
+        if self.kind == "capability":
+            return {"type": "string", "pattern": "^" + CAPABILITY_RE.pattern + "$"}
+        if self.kind == "object":
+            return {"type": "object", "additionalProperties": True}
+        # printable, not blank: some non-space character among no control characters
+        return {"type": "string", "minLength": 1, "maxLength": SAY_MAX_CHARS,
+                "pattern": "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"}
 
 
-def _choice(options: tuple[str, ...]) -> Any:
-    def check(value: Any) -> str | None:
-        if type(value) is not str or value not in options:
-            return "must be one of " + ", ".join(options)
-        return None
+_RESOURCE = dict(kind="choice", options=RESOURCES)
 
-    return check
-
-
-def _amount(value: Any) -> str | None:
-    if type(value) is not int or not 1 <= value <= INVENTORY_LIMIT:
-        return f"must be an integer in 1..{INVENTORY_LIMIT}"
-    return None
-
-
-def _agent_id(value: Any) -> str | None:
-    if type(value) is not str or not AGENT_ID_RE.fullmatch(value):
-        return "must be an agent id ([a-z0-9][a-z0-9-]{0,63})"
-    return None
-
-
-def _text(value: Any) -> str | None:
-    if type(value) is not str:
-        return "must be a string"
-    if not value.strip():
-        return "must not be blank"
-    if len(value) > SAY_MAX_CHARS:
-        return f"must be at most {SAY_MAX_CHARS} characters (got {len(value)})"
-    return None
-
-
-_RESOURCE = _choice(RESOURCES)
-_STRUCTURE = _choice(tuple(sorted(STRUCTURES)))
-
-# type -> (required {field: check}, optional {field: (check, default)})
-_SCHEMAS: dict[str, tuple[dict, dict]] = {
-    "move": ({"dx": _step, "dy": _step}, {}),
-    "gather": ({}, {"dx": (_step, 0), "dy": (_step, 0)}),
-    "eat": ({}, {"resource": (_RESOURCE, "berries")}),
-    "rest": ({}, {}),
-    "build": ({"structure": _STRUCTURE}, {}),
-    "give": ({"to": _agent_id, "resource": _RESOURCE, "amount": _amount}, {}),
-    "say": ({"text": _text}, {}),
-    "idle": ({}, {}),
+# type -> its arguments, in the order a form shows them.
+ACTIONS: dict[str, tuple[Field, ...]] = {
+    "build": (Field("structure", "choice", options=tuple(sorted(STRUCTURES))),),
+    "eat": (Field("resource", required=False, default="berries", **_RESOURCE),),
+    "gather": (Field("dx", "step", required=False, default=0), Field("dy", "step", required=False, default=0)),
+    "give": (Field("to", "agent"), Field("resource", **_RESOURCE), Field("amount", "amount")),
+    "idle": (),
+    "move": (Field("dx", "step"), Field("dy", "step")),
+    "rest": (),
+    "say": (Field("text", "text"),),
+    "use": (Field("capability", "capability"), Field("args", "object", required=False, default={})),
 }
+assert tuple(ACTIONS) == ACTION_TYPES
 
 
 def validate_action(action: object) -> dict:
@@ -96,32 +135,42 @@ def validate_action(action: object) -> dict:
     kind = action.get("type")
     if kind is None:
         raise InvalidAction({"type": "required"})
-    if type(kind) is not str or kind not in _SCHEMAS:
+    if type(kind) is not str or kind not in ACTIONS:
         raise InvalidAction({"type": "must be one of " + ", ".join(ACTION_TYPES)})
-    required, optional = _SCHEMAS[kind]
+    fields = ACTIONS[kind]
     details: dict[str, str] = {}
     normalised: dict[str, Any] = {"type": kind}
-    for field, check in required.items():
-        if field not in action:
-            details[field] = "required"
+    for field in fields:
+        if field.name not in action and field.required:
+            details[field.name] = "required"
             continue
-        problem = check(action[field])
+        value, problem = field.check(action.get(field.name, field.default))
         if problem:
-            details[field] = problem
+            details[field.name] = problem
         else:
-            normalised[field] = action[field]
-    for field, (check, default) in optional.items():
-        value = action.get(field, default)
-        problem = check(value)
-        if problem:
-            details[field] = problem
-        else:
-            normalised[field] = value
-    for field in action:
-        if field != "type" and field not in required and field not in optional:
-            details[str(field)] = f"unexpected field for '{kind}'"
+            normalised[field.name] = value
+    known = {field.name for field in fields}
+    for name in action:
+        if name != "type" and name not in known:
+            details[str(name)] = f"unexpected field for '{kind}'"
     if kind == "move" and not details and normalised["dx"] == normalised["dy"] == 0:
         details["action"] = "dx and dy cannot both be 0"
     if details:
         raise InvalidAction(details)
     return normalised
+
+
+def action_schema() -> dict:
+    """Return the JSON schema (OpenAPI 3.0) of an action: one exact object schema per type."""
+    variants = []
+    for kind, fields in ACTIONS.items():
+        schema = {
+            "type": "object", "title": kind, "additionalProperties": False,
+            "properties": {"type": {"type": "string", "enum": [kind]},
+                           **{field.name: field.json_schema() for field in fields}},
+            "required": ["type", *(field.name for field in fields if field.required)],
+        }
+        if kind == "move":
+            schema["not"] = {"properties": {"dx": {"enum": [0]}, "dy": {"enum": [0]}}, "required": ["dx", "dy"]}
+        variants.append(schema)
+    return {"oneOf": variants}

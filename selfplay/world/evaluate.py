@@ -15,6 +15,8 @@ Each outcome's `effects` says exactly what changed, so the reducers never re-run
     structure   {x, y, type} built on the agent's tile, owned by the agent
     transfer    {to, resource, amount} added to another agent's inventory (give)
     said        the text said
+    capability  the capability a `use` action asks for (rules version 3); the request itself is
+                the agents layer's (`capability.requested`), the world only lets it through
 
 A failed action has only `energy` (the tick's decay still applies), except for decisions of
 paused or unknown agents, whose effects are empty.
@@ -35,11 +37,13 @@ from .rules import (
     ENERGY_DECAY,
     INVENTORY_LIMIT,
     MAX_ENERGY,
+    MAX_STRUCTURES_PER_AGENT,
     RESOURCE_OF_TERRAIN,
     REST_GAIN,
     SCORE_GATHER,
     SCORE_GIVE,
     STRUCTURES,
+    USE_MIN_RULES_VERSION,
     WATER,
 )
 from .seeds import shuffled
@@ -65,6 +69,11 @@ class _Tick:
         self.terrain = state["tiles"]["terrain"]
         self.amounts = state["tiles"]["amounts"]
         self.structures = state.get("structures") or {}
+        self.rules_version = state.get("rulesVersion") or 1
+        self.owned: dict[str, int] = {}
+        if self.rules_version >= 2:
+            for structure in self.structures.values():
+                self.owned[structure["owner"]] = self.owned.get(structure["owner"], 0) + 1
         width = self.width
         self.occupancy = {a["y"] * width + a["x"]: aid for aid, a in self.agents.items()}
         self.moved: dict[str, tuple[int, int]] = {}
@@ -149,6 +158,8 @@ class _Tick:
         key = f"{x},{y}"
         if key in self.structures or key in self.built:
             raise _Failed("structure_exists")
+        if self.rules_version >= 2 and self.owned.get(aid, 0) >= MAX_STRUCTURES_PER_AGENT:
+            raise _Failed("structure_limit")
         cost = STRUCTURES[kind]["cost"]
         inventory = self.inventory(aid)
         if any(inventory.get(resource, 0) < n for resource, n in cost.items()):
@@ -156,6 +167,7 @@ class _Tick:
         for resource, n in cost.items():
             inventory[resource] -= n
         self.built.add(key)
+        self.owned[aid] = self.owned.get(aid, 0) + 1
         return {
             "inventory": {resource: -n for resource, n in sorted(cost.items())},
             "score": STRUCTURES[kind]["score"],
@@ -191,6 +203,9 @@ class _Tick:
     def idle(self, aid: str, action: dict) -> tuple[dict, int]:
         return {}, 0
 
+    def use(self, aid: str, action: dict) -> tuple[dict, int]:
+        return {"capability": action["capability"]}, 0
+
     def act(self, aid: str, action: dict) -> tuple[str | None, dict]:
         """Resolve one validated action; return (failure reason or None, effects)."""
         energy = self.agents[aid]["energy"]
@@ -218,6 +233,15 @@ def _recordable(raw: object) -> dict:
     return copy if isinstance(copy, dict) else {"value": copy}
 
 
+def _validate(raw: object, rules_version: int) -> dict:
+    """Return the normalised action under the world's rules version, or raise InvalidAction."""
+    action = validate_action(raw)
+    if action["type"] == "use" and rules_version < USE_MIN_RULES_VERSION:
+        # Worlds played under older rules recorded `use` as invalid; replaying them must agree.
+        raise InvalidAction({"type": f"'use' needs rules version {USE_MIN_RULES_VERSION}"})
+    return action
+
+
 def evaluate_tick(world_state: dict, decisions: dict[str, dict], *, tick: int, seed: int) -> list[tuple[str, dict]]:
     """Return the outcome events (type, data) of one tick, sorted by agent id.
 
@@ -231,7 +255,7 @@ def evaluate_tick(world_state: dict, decisions: dict[str, dict], *, tick: int, s
     for aid in shuffled(active, random.Random(seed)):
         raw = decisions.get(aid)
         try:
-            action = {"type": "idle"} if raw is None else validate_action(raw)
+            action = {"type": "idle"} if raw is None else _validate(raw, world.rules_version)
         except InvalidAction:
             action, reason, effects = _recordable(raw), "invalid_action", {}
             effects["energy"] = max(0, agents[aid]["energy"] - ENERGY_DECAY)
@@ -244,7 +268,7 @@ def evaluate_tick(world_state: dict, decisions: dict[str, dict], *, tick: int, s
         if type(aid) is not str:
             raise TypeError(f"decision keys must be agent ids (str), got {aid!r}")
         try:
-            action = validate_action(decisions[aid])
+            action = _validate(decisions[aid], world.rules_version)
         except InvalidAction:
             action = _recordable(decisions[aid])
         reason = "agent_paused" if aid in agents else "unknown_agent"

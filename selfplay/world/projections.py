@@ -21,9 +21,12 @@ from functools import lru_cache
 
 from selfplay.canonical import checksum
 
+from . import ledger
 from .rules import CAPACITY, REGROW_EVERY, RESOURCES, START_ENERGY, TERRAIN_OF_RESOURCE
 
 OUTCOME_TYPES = frozenset({"agent.action.succeeded", "agent.action.failed"})
+# An operator's change of an agent's configuration: which field of its entry it sets.
+_CHANGED_FIELD = {"agent.owner.changed": "owner", "agent.brain.changed": "brain"}
 
 
 # --- world -------------------------------------------------------------------------------
@@ -124,6 +127,10 @@ def _world_in_place(state: dict, event: dict) -> dict:
         agent = state["agents"].get(data["agentId"])
         if agent is not None:
             agent["status"] = "paused" if kind == "agent.paused" else "active"
+    elif kind in _CHANGED_FIELD:
+        agent = state["agents"].get(data["agentId"])
+        if agent is not None:
+            agent[_CHANGED_FIELD[kind]] = data[_CHANGED_FIELD[kind]]
     elif kind == "world.created":
         if state["seed"] is None and data["region"] == state["region"]:
             state.update(
@@ -136,7 +143,7 @@ def _world_in_place(state: dict, event: dict) -> dict:
 
 _WORLD_TYPES = OUTCOME_TYPES | {
     "world.created", "world.tick.completed", "world.ticks.skipped",
-    "agent.spawned", "agent.paused", "agent.resumed",
+    "agent.spawned", "agent.paused", "agent.resumed", "agent.owner.changed", "agent.brain.changed",
 }
 
 
@@ -146,12 +153,23 @@ _WORLD_TYPES = OUTCOME_TYPES | {
 def _agents_in_place(state: dict, event: dict) -> dict:
     kind, data = event["type"], event.get("data") or {}
     agents = state["agents"]
-    if kind in OUTCOME_TYPES:
+    if kind == "agent.action.submitted":
+        # The decision comes just before its outcome: remember where it came from (a brain, an
+        # external agent, or an override and the reason its sender gave).
+        entry = agents.get(str(event.get("streamId", "")).partition(":")[2])
+        if entry is not None:
+            entry["lastDecision"] = {"tick": data.get("tick"), "source": data.get("source"),
+                                     "overrideReason": data.get("reason")}
+    elif kind in OUTCOME_TYPES:
         entry = agents.get(data["agentId"])
         if entry is not None:
             effects = data["effects"]
+            decision = entry.pop("lastDecision", None)
+            if decision is None or decision["tick"] != data["tick"]:
+                decision = {"source": None, "overrideReason": None}
             entry["lastTick"] = data["tick"]
-            entry["lastAction"] = {"action": dict(data["action"]), "reason": data["reason"]}
+            entry["lastAction"] = {"action": dict(data["action"]), "reason": data["reason"],
+                                   "source": decision["source"], "overrideReason": decision["overrideReason"]}
             if "energy" in effects:
                 entry["energy"] = effects["energy"]
             entry["score"] += effects.get("score", 0)
@@ -166,16 +184,26 @@ def _agents_in_place(state: dict, event: dict) -> dict:
         entry = agents.get(data["agentId"])
         if entry is not None:
             entry["status"] = "paused" if kind == "agent.paused" else "active"
+    elif kind in _CHANGED_FIELD:
+        entry = agents.get(data["agentId"])
+        if entry is not None:
+            entry[_CHANGED_FIELD[kind]] = data[_CHANGED_FIELD[kind]]
     elif kind == "agent.plan.updated":
         # Plans live in agent streams, whose ids carry the agent: "agent:<id>".
         agent_id = data.get("agentId") or str(event.get("streamId", "")).partition(":")[2]
         entry = agents.get(agent_id)
         if entry is not None:
             entry["plan"] = data.get("plan")
+    elif kind in ledger.TYPES:
+        entry = agents.get(data.get("agentId"))
+        if entry is not None:
+            entry["capabilities"] = ledger.apply(entry.get("capabilities"), kind, data)
     return state
 
 
-_AGENTS_TYPES = OUTCOME_TYPES | {"agent.spawned", "agent.paused", "agent.resumed", "agent.plan.updated"}
+_AGENTS_TYPES = OUTCOME_TYPES | ledger.TYPES | {
+    "agent.spawned", "agent.paused", "agent.resumed", "agent.plan.updated", "agent.action.submitted",
+    *_CHANGED_FIELD}
 
 
 def _agents_thaw(state: dict) -> dict:

@@ -24,9 +24,18 @@ class Divergence:
     region: str
     tick: int
     detail: str
+    # Which of the tick's recorded outcomes is the first to differ (None: the checksum after it).
+    index: int | None = None
 
     def __str__(self) -> str:
         return f"region {self.region} tick {self.tick}: {self.detail}"
+
+
+def _first_index(expected: list, recorded: list) -> int:
+    for i, (want, got) in enumerate(zip(expected, recorded, strict=False)):
+        if want[0] != got[0] or canonical_json(want[1]) != canonical_json(got[1]):
+            return i
+    return min(len(expected), len(recorded))
 
 
 def _first_difference(expected: list, recorded: list) -> str:
@@ -76,7 +85,7 @@ class TickReplayer:
         after = fold("world", before, [*region["outcomes"], completed])
         region["world"], region["pre"], region["outcomes"] = after, [], []
         if canonical_json(expected) != canonical_json(recorded):
-            return Divergence(name, tick, _first_difference(expected, recorded))
+            return Divergence(name, tick, _first_difference(expected, recorded), _first_index(expected, recorded))
         if world_checksum(after) != completed["data"]["checksum"]:
             return Divergence(name, tick, "world checksum after the tick differs from the recorded one")
         return None

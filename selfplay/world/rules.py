@@ -7,7 +7,10 @@ records the version a world was generated and played under.
 
 from __future__ import annotations
 
-RULES_VERSION = 1
+# 2: at most MAX_STRUCTURES_PER_AGENT structures per agent
+# 3: the `use` action (a capability request) is valid; under 1 and 2 it stays invalid_action
+RULES_VERSION = 3
+USE_MIN_RULES_VERSION = 3
 
 DEFAULT_WIDTH = 48
 DEFAULT_HEIGHT = 32
@@ -48,16 +51,25 @@ ACTION_COST = {
     "give": 0,
     "say": 0,
     "idle": 0,
+    "use": 0,  # a capability is paid for from the agent's capability budget, not its energy
 }
 # An agent at zero energy may still do these; anything else fails "exhausted".
-ALLOWED_WHEN_EXHAUSTED = frozenset({"rest", "eat", "idle", "say"})
+ALLOWED_WHEN_EXHAUSTED = frozenset({"rest", "eat", "idle", "say", "use"})
 
 STRUCTURES = {
     "hut": {"cost": {"stone": 2, "wood": 3}, "score": 10, "restGain": 8},
     "campfire": {"cost": {"wood": 2}, "score": 3, "restGain": 6},
 }
 
+# From rules version 2 (worlds created under version 1 keep playing by version 1): an agent owns at
+# most this many structures, so that a few hundred ticks of builders do not carpet the map.
+MAX_STRUCTURES_PER_AGENT = 3
+
 SCORE_GATHER = 1
 SCORE_GIVE = 1
 
 SAY_MAX_CHARS = 140
+
+# The arguments of a `use` action, as canonical JSON, are at most this long: they are recorded
+# twice (the decision and `capability.requested`) and a brain should not fill the log.
+USE_ARGS_MAX_CHARS = 2048

@@ -1,31 +1,22 @@
 // The owner's override panel: an action with its arguments, a reason, pause and resume; each
 // command's answer (accepted and the tick it applies at, or the refusal) and then its outcome.
 
+import {element, uuid4} from "./dom.js";
 import {describeAction} from "./feed.js";
 import {ApiError, fetchJSON} from "./stream.js";
 
-function uuid4() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function element(name, attributes = {}, text = null) {
-  const node = document.createElement(name);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value === true ? "" : value);
-  }
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
 export class OverridePanel {
-  /** `agents()` returns [[id, name], …] of the agents this one could give to. */
-  constructor(root, {config, agents}) {
+  /**
+   * `agents()` returns [[id, name], …] of the agents this one could give to. `submit(body)`
+   * sends a command and resolves with the 202 answer or throws an ApiError; by default it posts
+   * to the daemon (a local world's page hands it to its worker instead).
+   */
+  constructor(root, {config, agents, submit = null}) {
     Object.assign(this, {root, config, agents});
+    this.submit = submit ?? ((body) => fetchJSON(this.config.urls.command, {
+      method: "POST", body: JSON.stringify(body),
+      headers: {"Content-Type": "application/json", "X-CSRFToken": this.csrf},
+    }));
     this.form = root.querySelector("form");
     this.typeSelect = root.querySelector("#action-type");
     this.fields = root.querySelector("#action-fields");
@@ -33,7 +24,7 @@ export class OverridePanel {
     this.results = root.querySelector("#command-results");
     this.pending = []; // accepted commands waiting for their tick: {kind, tick, item}
     this.seen = []; // what the world recorded lately: {kind, tick, text, ok}
-    this.csrf = this.form.querySelector("[name=csrfmiddlewaretoken]").value;
+    this.csrf = this.form.querySelector("[name=csrfmiddlewaretoken]")?.value;
     for (const spec of config.actionForms) this.typeSelect.append(element("option", {value: spec.type}, spec.type));
     this.typeSelect.value = config.actionForms.some((s) => s.type === "move") ? "move" : config.actionForms[0].type;
     this.typeSelect.addEventListener("change", () => this.renderFields());
@@ -61,20 +52,23 @@ export class OverridePanel {
     if (field.input === "step") {
       input = element("select", {id, name: field.name});
       for (const v of [-1, 0, 1]) input.append(element("option", {value: v}, v > 0 ? `+${v}` : v < 0 ? `−${-v}` : "0"));
-      input.value = String(field.default ?? 0);
+      input.value = String(field.initial ?? field.default ?? 0);
     } else if (field.input === "choice") {
       input = element("select", {id, name: field.name});
       for (const option of field.options) input.append(element("option", {value: option}, option));
-      if (field.default !== null) input.value = field.default;
+      if ((field.initial ?? field.default) !== null && (field.initial ?? field.default) !== undefined) {
+        input.value = field.initial ?? field.default;
+      }
     } else if (field.input === "agent") {
       input = element("select", {id, name: field.name, required: field.required});
       for (const [agentId, name] of this.agents()) input.append(element("option", {value: agentId}, `${name} (${agentId})`));
     } else if (field.input === "number") {
       input = element("input", {id, name: field.name, type: "number", min: field.min, max: field.max,
-                                value: field.default ?? field.min, required: field.required});
+                                value: field.initial ?? field.default ?? field.min, required: field.required});
     } else {
       input = element("input", {id, name: field.name, type: "text", maxlength: field.maxLength, required: field.required,
                                 autocomplete: "off"});
+      if (field.input === "json") input.value = JSON.stringify(field.initial ?? field.default ?? {});
     }
     input.dataset.kind = field.input;
     row.append(input);
@@ -90,7 +84,7 @@ export class OverridePanel {
     const action = {type: this.typeSelect.value};
     for (const input of this.fields.querySelectorAll("[name]")) {
       const numeric = input.dataset.kind === "step" || input.dataset.kind === "number";
-      action[input.name] = numeric ? Number.parseInt(input.value, 10) : input.value;
+      action[input.name] = numeric ? Number.parseInt(input.value, 10) : input.dataset.kind === "json" ? parseJson(input.value) : input.value;
     }
     return action;
   }
@@ -107,10 +101,7 @@ export class OverridePanel {
     item.textContent = `${label} — sending…`;
     this.busy(true);
     try {
-      const answer = await fetchJSON(this.config.urls.command, {
-        method: "POST", body: JSON.stringify(body),
-        headers: {"Content-Type": "application/json", "X-CSRFToken": this.csrf},
-      });
+      const answer = await this.submit(body);
       item.className = "result accepted";
       item.dataset.appliesAtTick = answer.appliesAtTick;
       item.textContent = `${label} — accepted, applies at tick ${answer.appliesAtTick}`;
@@ -183,5 +174,14 @@ export class OverridePanel {
   showStatus(status) {
     this.root.querySelector("#pause").hidden = status === "paused";
     this.root.querySelector("#resume").hidden = status !== "paused";
+  }
+}
+
+/** The text of a JSON field as a value; text that is not JSON is sent as it is, and refused. */
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

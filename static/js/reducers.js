@@ -1,6 +1,6 @@
 // The browser's copies of two server reducers, so a page can fold live events into a state it
 // got from a checkpoint: `world` (selfplay/world/projections.py) and the agent stream's state
-// (agents/stream_state.py). They must agree with the server exactly: the browser tests compare
+// (agents/agent_stream.py). They must agree with the server exactly: the browser tests compare
 // a page's state with the server's fold at the same position. Unlike the server's, these
 // change the state in place: the page owns its copy. `rules` comes from the page config.
 
@@ -97,6 +97,12 @@ export function applyWorld(state, event, rules) {
     case "agent.paused":
     case "agent.resumed":
       if (state.agents[data.agentId]) state.agents[data.agentId].status = event.type === "agent.paused" ? "paused" : "active";
+      break;
+    case "agent.owner.changed":
+      if (state.agents[data.agentId]) state.agents[data.agentId].owner = data.owner;
+      break;
+    case "agent.brain.changed":
+      if (state.agents[data.agentId]) state.agents[data.agentId].brain = data.brain;
       break;
     case "world.created":
       if (state.seed === null && data.region === state.region) {

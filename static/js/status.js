@@ -3,6 +3,7 @@
 const ORDER = ["offline", "reconnecting", "connecting", "resyncing", "live"];
 
 export function statusText(status) {
+  if (status.text) return status.text; // a local world says what its worker is doing
   switch (status.phase) {
     case "live": return status.quiet ? "Live (no tick lately)" : "Live";
     case "resyncing": return `Resyncing ${Math.floor((status.progress ?? 0) * 100)} %`;

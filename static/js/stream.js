@@ -9,6 +9,13 @@
 //
 // Events are applied strictly in position order, each exactly once: a position already applied
 // is dropped, a jump closes the connection and resyncs from the last applied position.
+//
+// Two kinds of failure, kept apart: a protocol problem (a gap, a message that is not JSON, a
+// refused /sync) reconnects; an exception thrown by one of the page's callbacks is the page's
+// bug, reported (page-errors.js) without touching the connection, which goes on applying events.
+
+import {randomId} from "./dom.js";
+import {reportError} from "./page-errors.js";
 
 const STORAGE_PREFIX = "selfplay.stream.";
 const SESSION_KEY = "selfplay.session";
@@ -30,10 +37,6 @@ class GapError extends Error {
   constructor(after, got) {
     super(`expected position ${after + 1}, got ${got}`);
   }
-}
-
-export function randomId() {
-  return [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function fetchJSON(url, options = {}) {
@@ -73,6 +76,17 @@ export class StreamClient {
     this.socket = null;
     this.lastMessageAt = Date.now();
     this.tokenCheckedAt = 0;
+    this.callbackErrors = 0;
+  }
+
+  /** Call the page's callback `name`; an exception there is the page's bug, never the connection's. */
+  notify(name, ...args) {
+    try {
+      this[name](...args);
+    } catch (error) {
+      this.callbackErrors++;
+      reportError(error, `drawing ${this.streamId} (${name})`);
+    }
   }
 
   start() {
@@ -240,7 +254,7 @@ export class StreamClient {
     } else if (message.type === "heartbeat") {
       this.head = message.headPosition;
       if (this.status.phase === "live" && this.status.quiet) this.setStatus({phase: "live"});
-      this.onHeartbeat(message);
+      this.notify("onHeartbeat", message);
       this.refreshToken();
     } else if (message.type === "error") {
       // "lagging", "overflow": the server refills from the store by itself. A fatal error is
@@ -259,11 +273,12 @@ export class StreamClient {
   }
 
   /**
-   * Notice a connection that died without closing (network gone, machine asleep): when nothing
-   * came for a few ticks, ask /sync for the head; events the socket never brought mean it is dead.
+   * Notice a connection that died without closing (network gone, machine asleep, a server that
+   * lost its channel layer): when no heartbeat or event came for three tick intervals, ask /sync
+   * for the head; events the socket never brought mean it is dead, and the page reconnects.
    */
   async checkAlive() {
-    const stallMs = Math.max(8000, 4000 * this.tickSeconds);
+    const stallMs = Math.max(6000, 3000 * this.tickSeconds);
     if (this.status.phase !== "live" || this.probing || Date.now() - this.lastMessageAt < stallMs) return;
     const generation = this.generation;
     const token = this.loadToken().token;
@@ -287,7 +302,7 @@ export class StreamClient {
 
   reset(state, position) {
     this.position = position;
-    this.onReset(state, position);
+    this.notify("onReset", state, position);
   }
 
   apply(events) {
@@ -308,7 +323,7 @@ export class StreamClient {
     } finally {
       if (fresh.length) {
         this.savePosition();
-        this.onEvents(fresh);
+        this.notify("onEvents", fresh);
       }
     }
   }
@@ -317,7 +332,7 @@ export class StreamClient {
     this.status = status;
     this.history.push({...status, at: Date.now()});
     if (this.history.length > 500) this.history.splice(0, 100);
-    this.onStatus(status);
+    this.notify("onStatus", status);
   }
 
   // --- the token and the position, kept across reloads --------------------------------------

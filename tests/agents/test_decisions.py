@@ -140,6 +140,14 @@ def test_an_override_wins_over_an_external_decision_for_the_same_tick(region):
     assert decision.data["action"] == {"type": "rest"}
     assert decision.metadata["causationId"] == OVERRIDE_ID
     assert not PendingCommand.objects.exists()
+    # The accepted external decision does not vanish: it ends as superseded by the override,
+    # just before the decision that took its place.
+    [superseded] = events_of("agent:bob", "agent.decision.superseded")
+    assert superseded.data == {"commandId": EXTERNAL_ID, "by": OVERRIDE_ID, "source": "external",
+                               "tick": 1, "region": "vale"}
+    assert superseded.metadata == {"actor": "system", "tick": 1, "causationId": OVERRIDE_ID,
+                                   "correlationId": tick_correlation_id("vale", 1)}
+    assert superseded.position == decision.position - 1
 
 
 def test_an_invalid_override_is_recorded_and_fails_without_stopping_the_tick(region):

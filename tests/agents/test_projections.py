@@ -39,7 +39,7 @@ def test_live_projections_equal_a_rebuild_from_zero(lived_in):
     # The region's world, agents and leaderboard; each agent stream's `agent`; the checkpoint
     # log's generic `stream`. No playerhood signals were published, so `playerhood` has no key.
     assert keys == sorted([("world", "vale"), ("agents", "vale"), ("leaderboard", "vale"),
-                           *(("agent", a) for a in AGENTS), ("stream", CHECKPOINT_STREAM)])
+                           *(("agent_stream", a) for a in AGENTS), ("stream", CHECKPOINT_STREAM)])
     assert sorted(rows) == keys
     assert sorted(rebuilt.states) == keys
     assert rebuilt.events == Event.objects.count()

@@ -31,7 +31,7 @@ def region_keys(region_id: str) -> set[tuple[str, str]]:
 
 
 def agent_keys(*agent_ids: str) -> set[tuple[str, str]]:
-    return {("agent", agent_id) for agent_id in agent_ids}
+    return {("agent_stream", agent_id) for agent_id in agent_ids}
 
 
 def rewrite_data(row: Event, data: dict) -> None:

@@ -5,10 +5,11 @@ import pytest
 
 from agents.models import Agent, PendingCommand
 from agents.services import due_tick, run_tick, tick_correlation_id, tick_region
-from events.store import NewEvent, WrongExpectedVersion, append, stream_version
-from events.verification import compare_with_rebuild
+from events.projection_checks import compare_with_rebuild
+from events.store import NewEvent, WrongExpectedVersion, stream_version
 from selfplay import world
 from selfplay.canonical import checksum
+from tests.support.log import record_to
 
 from .worlds import at, event_count, events_of, projection_rows, tick_event_count, world_state
 
@@ -170,7 +171,7 @@ def test_a_worker_that_loses_the_race_stops_and_writes_nothing(region, monkeypat
         event_id="1b4e28ba-2fa1-41d2-883f-0016d3cca427", actor="player:alice")
     # This worker reads the head, then another worker appends to the world stream.
     stale_head = stream_version("world:vale")
-    append("world:vale", [NewEvent("world.racer.appended", {"worker": 2})])
+    record_to("world:vale", [NewEvent("world.racer.appended", {"worker": 2})])
     heads = iter([stale_head])
     monkeypatch.setattr("agents.services.stream_version",
                         lambda stream_id: next(heads, None) or stream_version(stream_id))

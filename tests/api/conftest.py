@@ -1,27 +1,17 @@
-import uuid
 from datetime import timedelta
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from agents.auth import issue_key
+from agents.auth import issue_key, issue_player_token
 from agents.models import Agent
 from agents.services import NewAgent, create_region, spawn_agents, tick_region
 
 
 @pytest.fixture(autouse=True)
-def isolated_redis(settings):
-    """A key prefix of this test's own, so rate-limit counters never leak between tests."""
-    settings.SELFPLAY_REDIS_PREFIX = f"selfplay-test-{uuid.uuid4().hex}"
+def quiet(settings):
     settings.SELFPLAY_PUBLISH_EVENTS = False
-    yield
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter(f"{settings.SELFPLAY_REDIS_PREFIX}:*"):
-        client.delete(key)
 
 
 @pytest.fixture
@@ -33,15 +23,15 @@ def world(db):
         NewAgent(id="ada", name="Ada", brain="forager"),
         NewAgent(id="bob", name="Bob", brain="wanderer"),
     ])
-    tick_region(region_id="meadow", now=region.epoch + timedelta(seconds=2))
+    # Tick 1, recorded by the wall clock like everything these tests record afterwards.
+    tick_region(region_id="meadow", now=region.epoch + timedelta(seconds=2), clock=timezone.now)
     return region
 
 
 def client_for(user=None, *, agent_key=None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issue_player_token(user)}")
     if agent_key is not None:
         client.credentials(HTTP_AUTHORIZATION=f"AgentKey {agent_key}")
     return client

@@ -73,6 +73,11 @@ def test_override_takes_effect_at_the_next_tick_with_causation(principals, world
     assert outcome.type == "agent.action.succeeded"
     assert outcome.data["effects"]["said"] == "hi"
     assert outcome.metadata["causationId"] == answer["eventId"]
+    # The projection says what the pages say: whose decision it was, and the override's reason.
+    projected = principals["anonymous"].get("/projection/agents", {"key": "meadow"}).json()
+    assert projected["state"]["agents"]["ada"]["lastAction"] == {
+        "action": {"type": "say", "text": "hi"}, "reason": None, "source": "override", "overrideReason": "tired"}
+    assert submitted.data["reason"] == "tired"
     assert not PendingCommand.objects.exists()
 
 

@@ -112,7 +112,7 @@ def requests(draw, path, params, body_schema):
     query = {}
     for param in params:
         if param["in"] == "path":
-            value = draw(st.one_of(st.sampled_from(["world", "agents", "leaderboard", "agent", "stream"]),
+            value = draw(st.one_of(st.sampled_from(["world", "agents", "leaderboard", "agent_stream", "stream"]),
                                    st.text(min_size=1, max_size=20)))
             url = url.replace("{" + param["name"] + "}", quote(str(value), safe=""))
         elif param["in"] == "query" and draw(st.booleans()):

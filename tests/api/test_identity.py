@@ -5,9 +5,13 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from rest_framework.test import APIClient
 
-from agents.models import Agent, AgentKey
+from agents.auth import key_digest
+from agents.models import Agent, AgentKey, PlayerToken
+from events.models import Event
+from events.projections import load_state
 
 from .conftest import client_for
 
@@ -20,16 +24,29 @@ def run_player(*args) -> list[str]:
     return out.getvalue().strip().splitlines()
 
 
-def test_selfplay_player_creates_owns_and_prints_the_token_last(world):
+def test_selfplay_player_creates_owns_and_prints_a_token_last_stored_only_hashed(world):
     lines = run_player("alice", "--agent", "ada")
     alice = User.objects.get(username="alice")
-    assert lines[-1] == Token.objects.get(user=alice).key
+    stored = PlayerToken.objects.get(user=alice)
+    assert (stored.digest, stored.prefix) == (key_digest(lines[-1]), lines[-1][:12])
+    assert lines[-1] not in {stored.digest, stored.prefix}
     assert Agent.objects.get(id="ada").owner == alice
-    # Again, with another agent: same token, both agents owned.
-    lines = run_player("alice", "--agent", "bob")
-    assert lines[-1] == Token.objects.get(user=alice).key
+    # Again, with another agent: a new token (the first cannot be shown again), both still valid.
+    again = run_player("alice", "--agent", "bob")
+    assert again[-1] != lines[-1]
+    assert set(PlayerToken.objects.filter(user=alice).values_list("digest", flat=True)) == {
+        key_digest(lines[-1]), key_digest(again[-1])}
     assert set(Agent.objects.filter(owner=alice).values_list("id", flat=True)) == {"ada", "bob"}
-    assert "updated player alice; owns ada, bob" in lines[0]
+    assert "updated player alice; owns ada, bob" in again[0]
+
+
+def test_ownership_reaches_the_log_and_the_projections(world):
+    run_player("alice", "--agent", "ada")
+    changed = Event.objects.filter(type="agent.owner.changed").get()
+    assert (changed.stream_id, changed.data["agentId"], changed.data["owner"], changed.data["previous"]) == (
+        "world:meadow", "ada", "alice", None)
+    assert load_state("agents", "meadow")[0]["agents"]["ada"]["owner"] == "alice"
+    assert load_state("world", "meadow")[0]["agents"]["ada"]["owner"] == "alice"
 
 
 def test_selfplay_player_refuses_unknown_agents_and_writes_nothing(world):
@@ -40,8 +57,6 @@ def test_selfplay_player_refuses_unknown_agents_and_writes_nothing(world):
 
 def test_the_printed_token_authenticates_commands(world):
     token = run_player("alice", "--agent", "ada")[-1]
-    from rest_framework.test import APIClient
-
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.post("/command", {"kind": "pause", "streamId": "agent:ada"}, format="json")
@@ -54,7 +69,7 @@ def test_operator_creates_a_key_in_the_admin_and_it_works_once_shown(world, clie
     response = client.post("/admin/agents/agentkey/add/", {"agent": "ada"}, follow=True)
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
-    key = next(m.split(" is ")[1].split(" ")[0] for m in shown if "new key for ada" in m)
+    key = next(m.split(" is ")[1].split(" ")[0] for m in shown if "new credential for ada" in m)
     stored = AgentKey.objects.get(agent_id="ada")
     assert key.startswith(stored.prefix) and key not in stored.digest
     decision = {"kind": "decision", "streamId": "agent:ada", "action": {"type": "rest"}}
@@ -63,3 +78,15 @@ def test_operator_creates_a_key_in_the_admin_and_it_works_once_shown(world, clie
     refused = client_for(agent_key=key).post("/command", decision, format="json")
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_revoked_or_inactive_players_token_is_refused(world):
+    token = run_player("alice", "--agent", "ada")[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    pause = {"kind": "pause", "streamId": "agent:ada"}
+    User.objects.filter(username="alice").update(is_active=False)
+    assert client.post("/command", pause, format="json").status_code == 401
+    User.objects.filter(username="alice").update(is_active=True)
+    PlayerToken.objects.update(revoked_at=timezone.now())
+    assert client.post("/command", pause, format="json").status_code == 401

@@ -16,7 +16,8 @@ from django.db import connection
 from django.test import Client
 
 from checkpoints.services import create_checkpoint
-from events.store import ANY, NewEvent, append_batch
+from events.raw import append_batch  # fills the log fast, below projections and hooks
+from events.store import ANY, NewEvent
 
 from .harness import Result, use_fresh_database
 

@@ -8,12 +8,15 @@ import asyncio
 import json
 import sys
 import time
+from urllib.parse import urlsplit
 
 import websockets
 
 
 async def client(url: str, count: int, ready: asyncio.Event, latencies: list[float], connected: list[int]):
-    async with websockets.connect(url, origin="http://127.0.0.1", max_size=None, open_timeout=60) as ws:
+    # The page's own origin, as a browser sends it (daphne refuses other origins).
+    origin = f"http://{urlsplit(url).netloc}"
+    async with websockets.connect(url, origin=origin, max_size=None, open_timeout=60) as ws:
         if "/stream" in url:
             while json.loads(await ws.recv())["type"] != "caught_up":
                 pass

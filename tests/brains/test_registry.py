@@ -14,15 +14,6 @@ from agents.brains.trader import Trader
 from agents.brains.wanderer import Wanderer
 
 
-def test_builtin_names():
-    assert BUILTIN_BRAINS == {
-        "builder": "agents.brains.builder.Builder",
-        "forager": "agents.brains.forager.Forager",
-        "trader": "agents.brains.trader.Trader",
-        "wanderer": "agents.brains.wanderer.Wanderer",
-    }
-
-
 def test_load_brain_returns_one_shared_instance():
     brain = load_brain("agents.brains.forager.Forager")
     assert type(brain) is Forager

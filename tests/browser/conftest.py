@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from agents import stream_state
+from agents import agent_stream
 from selfplay import world as world_rules
 from tests.e2e.processes import BIN, Processes, dedicated_redis, manage, running, wait_for
 from tests.support.databases import REPO, fresh_database, process_env
@@ -75,7 +75,7 @@ class LiveWorld:
 
     def agent_stream_state_at(self, agent_id: str, position: int) -> dict:
         """Return the server's fold of `agent:<id>`'s events 1..position."""
-        return stream_state.fold(stream_state.initial_state(agent_id), self.events(f"agent:{agent_id}", upto=position))
+        return agent_stream.fold(agent_stream.initial_state(agent_id), self.events(f"agent:{agent_id}", upto=position))
 
     def head(self, stream_id: str = WORLD) -> int:
         rows = self.query("SELECT version FROM events_stream WHERE id = %s", (stream_id,))
@@ -110,7 +110,9 @@ def live_world(tmp_path_factory) -> Iterator[LiveWorld]:
         env = process_env(database_url, REDIS_URL=redis_url, SELFPLAY_SIM_TICK_SECONDS="1",
                           SELFPLAY_PLAN_TICK_SECONDS="3", SELFPLAY_VISIBILITY_TIMEOUT="5",
                           # Checkpoints every few ticks, so tokens move on while the tests run.
-                          SELFPLAY_CHECKPOINT_EVERY_EVENTS="60")
+                          SELFPLAY_CHECKPOINT_EVERY_EVENTS="60",
+                          # Every tab of the session reads from 127.0.0.1: one client to the read limit.
+                          SELFPLAY_READ_RATE_LIMIT="100000")
         env.pop("CELERY_BROKER_URL", None)  # the broker must be the dedicated Redis database
         env.pop("DJANGO_DEBUG", None)  # static files must be served with DEBUG off too
         manage("selfplay_demo", "--agents", str(AGENTS), env=env)
@@ -121,6 +123,7 @@ def live_world(tmp_path_factory) -> Iterator[LiveWorld]:
             processes.start("daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
                                        "selfplay.asgi:application"])
             processes.celery_worker("worker")
+            processes.celery_worker("planner", queues="planning")  # as make run's Procfile
             processes.celery_beat()
             world = LiveWorld(f"http://127.0.0.1:{port}", database_url, processes)
             wait_for(lambda: _answers(world.url + "/"), timeout=30, message="daphne to answer")

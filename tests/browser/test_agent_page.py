@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from selfplay import world as world_rules
+
 from .conftest import OWNED, PLAYER, WORLD, LiveWorld, Tab, log_in, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +96,101 @@ def test_an_override_from_the_page_is_logged_with_the_player_and_applies_at_the_
     screenshot(page, "agent-page.png")
     tab.assert_no_errors()
     live_world.assert_healthy()
+
+
+def server_chart(world: LiveWorld, agent_id: str, upto_tick: int) -> dict[int, tuple[int, dict]]:
+    """Return {tick: (energy, inventory)} of the agent at the end of every tick, from the server's fold."""
+    state = world_rules.initial_state("world", "meadow")
+    values = {}
+    for event in world.events(WORLD):
+        state = world_rules.apply_world(state, event)
+        if event["type"] == "world.tick.completed" and agent_id in state["agents"]:
+            if event["data"]["tick"] > upto_tick:
+                break
+            agent = state["agents"][agent_id]
+            values[event["data"]["tick"]] = (agent["energy"], dict(agent["inventory"]))
+    return values
+
+
+def test_the_chart_draws_the_agents_whole_life_with_labelled_axes(tab: Tab, live_world: LiveWorld):
+    page = tab.page
+    page.goto(f"/agents/{OWNED}/")
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    page.wait_for_function("window.selfplay.chart().complete")
+    # The page started from a checkpoint: everything before it came from the paged outcomes.
+    page.wait_for_function("window.selfplay.worldPositions().length > 0")  # the checkpoint may be the head
+    start = page.evaluate("window.selfplay.worldPositions()[0]")
+    assert start > 1
+    chart = page.evaluate("window.selfplay.chart()")
+    shown_tick = page.evaluate("window.selfplay.snapshot().world.tick")
+    server = server_chart(live_world, OWNED, shown_tick)
+    drawn = {t: (energy, inventory) for t, energy, inventory in chart["points"] if t <= shown_tick}
+    # A point at every tick the agent did something (a paused agent's ticks hold its last values),
+    # and each point the agent's energy and inventory in the server's fold at the end of that tick.
+    acted = {e["data"]["tick"] for e in live_world.events(WORLD) if e["type"].startswith("agent.action.")
+             and e["data"]["agentId"] == OWNED and e["data"]["tick"] <= shown_tick}
+    assert acted <= set(drawn) <= set(server)
+    assert min(drawn) == min(acted) == min(server)
+    assert drawn == {t: server[t] for t in drawn}
+    expect(page.locator("#chart-history-status")).to_have_text("its whole life")
+    expect(page.locator("#chart-range")).to_contain_text(f"ticks {min(acted)}–")
+    # Every decision listed carries its outcome, those from before the page's world checkpoint too
+    # (from the same pages of outcomes; the list starts at the agent stream's own checkpoint).
+    lines = page.locator("#history li[data-type='agent.action.submitted']").evaluate_all(
+        "li => li.map(e => [Number(e.dataset.tick), e.querySelector('.feed-outcome')?.textContent ?? null])")
+    older = [(tick, outcome) for tick, outcome in lines if tick < shown_tick]
+    assert older and all(outcome for _, outcome in older), older
+    assert page.locator("#chart text.chart-title").all_text_contents() == ["tick", "energy"]
+    assert page.locator("#chart-inventory text.chart-title").all_text_contents() == ["tick", "carried"]
+    tab.assert_no_errors()
+
+
+def test_the_panel_opens_on_a_valid_action_and_failures_read_as_words_marked_as_overrides(tab: Tab, live_world: LiveWorld):
+    page = tab.page
+    log_in(page)
+    page.goto(f"/agents/{OWNED}/")
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    results = page.locator("#command-results li")
+    before = len(agent_events(live_world, "player.override.submitted"))
+
+    # Untouched, the form is a move one step right: accepted.
+    expect(page.get_by_label("Action")).to_have_value("move")
+    expect(page.get_by_label("Step across")).to_have_value("1")
+    expect(page.get_by_label("Step down")).to_have_value("0")
+    page.get_by_role("button", name="Send override").click()
+    expect(results.first).to_contain_text(APPLIES)
+    expect(results.first).not_to_have_class(re.compile(r"\brefused\b"))
+    assert agent_events(live_world, "player.override.submitted")[before:][0]["data"]["action"] == {
+        "type": "move", "dx": 1, "dy": 0}
+    expect(results.first).to_contain_text(re.compile(r"→ tick \d+: (moved to|could not move right: )"))
+
+    # Paused, an override is still carried out at its tick, and fails: in words, not a code.
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator("#status")).to_have_text("paused")
+    page.get_by_label("Action").select_option("say")
+    page.get_by_label("Text").fill("anyone there?")
+    page.get_by_role("button", name="Send override").click()
+    expect(results.first).to_contain_text(APPLIES)
+    applies_at = int(APPLIES.search(results.first.inner_text()).group(1))
+    expect(results.first).to_contain_text(f"→ tick {applies_at}: could not say “anyone there?”: the agent was paused")
+    expect(results.first).to_have_class(re.compile(r"\bfailed\b"))
+    failed = world_event_at(live_world, "agent.action.failed", applies_at)
+    (command,) = [e for e in live_world.events(f"agent:{OWNED}") if e["type"] == "player.override.submitted"
+                  and e["data"]["appliesAtTick"] == applies_at]
+    assert failed["data"]["reason"] == "agent_paused"
+    assert failed["metadata"]["causationId"] == live_world.query(
+        "SELECT event_id FROM events_event WHERE stream_id = %s AND position = %s", (f"agent:{OWNED}", command["position"]))[0][0]
+
+    # The history marks the override: its decision carries the badge and the outcome in words,
+    # and the command's own line gets the outcome it caused.
+    decision = page.locator(f"#history li[data-tick='{applies_at}']")
+    expect(decision.locator(".badge.override")).to_have_text("override")
+    expect(decision.locator(".feed-outcome")).to_have_text("✗ the agent was paused")
+    expect(page.locator(f"#history li[data-position='{command['position']}'] .feed-outcome")).to_have_text(
+        "✗ the agent was paused")
+    expect(page.locator("#last-outcome")).to_have_text(
+        f"t{applies_at}: could not say “anyone there?”: the agent was paused (override)")
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("#status")).to_have_text("active")
+    screenshot(page, "agent-page-overrides.png")
+    tab.assert_no_errors()

@@ -128,3 +128,83 @@ def test_without_a_checkpoint_the_socket_replays_the_stream_from_its_start(tab: 
     assert paths[0] == "/checkpoint/latest" and "/sync" not in paths
     assert_every_position_once(tab, live_world, first=1)
     tab.assert_no_errors()
+
+
+def test_a_socket_that_goes_silent_is_noticed_within_three_ticks_and_replaced(tab: Tab, live_world: LiveWorld):
+    """A server that lost its channel layer keeps the socket open but sends nothing, heartbeats
+    included: after three silent tick intervals the page asks /sync, sees the world moved on, and
+    reconnects, every position still applied exactly once."""
+    page = tab.page
+    open_world(tab)
+    page.wait_for_function("window.selfplay.positions().length > 0")
+    first = page.evaluate("window.selfplay.positions()[0]")
+    generation = page.evaluate("window.selfplay.client.generation")
+    # Deafen the live socket: it stays open, but nothing it brings reaches the page any more.
+    page.evaluate("window.selfplay.client.socket.onmessage = () => {}")
+    silent_at = page.evaluate("window.selfplay.client.position")
+    wait_for(lambda: page.evaluate("window.selfplay.client.generation") > generation, timeout=30,
+             message="the page to notice the silent socket")
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    wait_for(lambda: page.evaluate("window.selfplay.client.position") > silent_at, timeout=30,
+             message="events after the reconnect")
+    assert_every_position_once(tab, live_world, first=first)
+    tab.assert_no_errors()
+
+
+def test_a_bug_in_a_render_callback_is_reported_and_the_connection_stays_up(tab: Tab, live_world: LiveWorld):
+    """An exception thrown while the page draws events is the page's bug: it is shown and kept in
+    window.selfplay.errors(), and the socket goes on delivering; only protocol problems reconnect."""
+    page = tab.page
+    open_world(tab)
+    page.wait_for_function("window.selfplay.positions().length > 0")
+    first = page.evaluate("window.selfplay.positions()[0]")
+    generation = page.evaluate("window.selfplay.client.generation")
+    page.evaluate("""() => {
+      const client = window.selfplay.client;
+      const draw = client.onEvents;
+      let thrown = false;
+      client.onEvents = (events) => {
+        if (!thrown) { thrown = true; throw new Error("a bug in a render callback"); }
+        draw(events);
+      };
+    }""")
+    banner = page.locator("#page-error")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("a bug in a render callback")
+    expect(banner).to_contain_text("The connection is fine")
+    (error,) = page.evaluate("window.selfplay.errors()")
+    assert error["message"] == "a bug in a render callback"
+    assert error["where"] == f"drawing {WORLD} (onEvents)"
+    # Events keep coming over the same socket: no reconnect, no resync, every position once.
+    thrown_at = page.evaluate("window.selfplay.client.position")
+    wait_for(lambda: page.evaluate("window.selfplay.client.position") > thrown_at + 5, timeout=30,
+             message="events after the exception")
+    assert page.evaluate("window.selfplay.client.generation") == generation
+    assert [h["phase"] for h in page.evaluate("window.selfplay.history()")][-1] == "live"
+    assert "reconnecting" not in [h["phase"] for h in page.evaluate("window.selfplay.history()")]
+    positions = page.evaluate("window.selfplay.positions()")
+    assert positions == list(range(first, positions[-1] + 1))
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    tab.assert_no_errors()  # nothing reached the page uncaught
+
+
+def test_a_gap_in_the_stream_still_reconnects_and_resyncs(tab: Tab, live_world: LiveWorld):
+    """A protocol problem is not a page bug: an event that skips a position closes the socket and
+    the page resyncs from its last position, with nothing reported as a page error."""
+    page = tab.page
+    open_world(tab)
+    page.wait_for_function("window.selfplay.positions().length > 0")
+    first = page.evaluate("window.selfplay.positions()[0]")
+    generation = page.evaluate("window.selfplay.client.generation")
+    page.evaluate("""() => {
+      const client = window.selfplay.client;
+      const position = client.position;
+      client.socket.onmessage({data: JSON.stringify({type: "event", event: {position: position + 2}})});
+    }""")
+    wait_for(lambda: page.evaluate("window.selfplay.client.generation") > generation, timeout=30,
+             message="a reconnect after the gap")
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    assert page.evaluate("window.selfplay.errors()") == []
+    expect(page.locator("#page-error")).to_be_hidden()
+    assert_every_position_once(tab, live_world, first=first)
+    tab.assert_no_errors()

@@ -7,7 +7,8 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
-from checkpoints.storage import RedisStorage, redis_client
+from checkpoints.storage import RedisStorage
+from selfplay.redis_client import client_for as redis_client
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

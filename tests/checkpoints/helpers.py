@@ -1,15 +1,11 @@
-"""Helpers of the checkpoint tests: write streams as `record()` does, with an injected clock."""
+"""Helpers of the checkpoint tests: record streams with an injected clock."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
 from checkpoints.models import Checkpoint
-from checkpoints.services import after_record
-from events.projections import project
-from events.store import ANY, NewEvent, RecordedEvent, append_batch
+from events.store import ANY, NewEvent, RecordedEvent, record
 
 
 def noted(n: int, start: int = 0, kind: str = "test.noted") -> list[NewEvent]:
@@ -17,12 +13,8 @@ def noted(n: int, start: int = 0, kind: str = "test.noted") -> list[NewEvent]:
 
 
 def record_at(now: datetime, items) -> list[RecordedEvent]:
-    """Do what events.recording.record does (append, project, hooks), with the hook's clock at `now`."""
-    with transaction.atomic():
-        recorded = append_batch([(stream, events, ANY) for stream, events in items])
-        project(recorded)
-        after_record(recorded, now=now)
-    return recorded
+    """Record `(stream, events)` items with the store's clock at `now`."""
+    return record([(stream, events, ANY) for stream, events in items], now=now)
 
 
 def positions(stream_id: str) -> list[int]:

@@ -3,8 +3,7 @@
 import pytest
 
 from checkpoints.models import Checkpoint
-from events.recording import record
-from events.store import ANY
+from events.store import ANY, record
 
 from .helpers import noted
 

@@ -11,8 +11,7 @@ from checkpoints.models import Checkpoint
 from checkpoints.services import CHECKPOINT_STREAM, create_checkpoint
 from checkpoints.streams import initial_state, replay_stream, stream_state
 from checkpoints.tokens import SALT, decode_token, format_moment, issue_token
-from events.recording import record
-from events.store import ANY, read_stream
+from events.store import ANY, read_stream, record
 from selfplay.canonical import checksum
 
 from .conftest import EPOCH

@@ -25,5 +25,5 @@ def test_retention_below_one_is_an_error(settings):
 
 def test_missing_wiring_is_reported(settings):
     settings.SELFPLAY_AFTER_RECORD = []
-    settings.SELFPLAY_PROJECTIONS = [p for p in settings.SELFPLAY_PROJECTIONS if p != "checkpoints.projections.AGENT"]
+    settings.SELFPLAY_PROJECTIONS = [p for p in settings.SELFPLAY_PROJECTIONS if p != "checkpoints.projections.AGENT_STREAM"]
     assert ids(check_checkpoint_settings(None)) == ["checkpoints.W001", "checkpoints.E003"]

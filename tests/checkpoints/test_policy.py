@@ -13,9 +13,9 @@ from checkpoints.services import CHECKPOINT_STREAM, after_record, create_checkpo
 from checkpoints.streams import stream_state
 from events.models import Projection
 from events.projections import load_state
-from events.recording import record
-from events.store import ANY, NewEvent, append, read_stream, stream_version
+from events.store import ANY, NewEvent, read_stream, record, stream_version
 from selfplay.canonical import checksum
+from tests.support.log import record_to
 
 from .conftest import EPOCH
 from .helpers import noted, positions, record_at
@@ -121,7 +121,7 @@ def test_the_due_check_is_one_query_however_many_streams_are_touched():
     streams = [(f"agent:a{i}", noted(1)) for i in range(300)]
     record_at(at(0), streams)
     assert Checkpoint.objects.filter(stream_id__startswith="agent:").count() == 300
-    recorded = [event for stream, _ in streams for event in append(stream, noted(1, start=1))]
+    recorded = [event for stream, _ in streams for event in record_to(stream, noted(1, start=1))]
     with CaptureQueriesContext(connection) as queries:
         assert after_record(recorded, now=at(1)) == []
     assert len(queries) == 1

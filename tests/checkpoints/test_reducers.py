@@ -2,7 +2,7 @@
 
 import copy
 
-from agents import stream_state as agent_state
+from agents import agent_stream as agent_state
 from checkpoints import reducers
 
 from .agent_events import (

@@ -5,7 +5,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import transaction
+from redis.cluster import RedisCluster
 
 from checkpoints.exceptions import CheckpointCorrupt
 from checkpoints.models import Checkpoint
@@ -19,11 +21,10 @@ from checkpoints.storage import (
     StateMissing,
     StorageUnavailable,
     default_storage,
-    redis_client,
 )
-from events.recording import record
-from events.store import ANY, read_stream
+from events.store import ANY, read_stream, record
 from selfplay.canonical import canonical_json, checksum
+from selfplay.redis_client import client_for as redis_client
 
 from .conftest import EPOCH
 from .helpers import noted, record_at
@@ -196,3 +197,48 @@ def test_the_abstract_storage_names_what_subclasses_must_implement():
         storage.load(Checkpoint())
     with pytest.raises(NotImplementedError, match=r"subclasses must implement delete\(\)"):
         storage.delete([])
+
+
+class TestRedisClusterStorage(TestRedisStorage):
+    """The Redis backend against a 3-master Redis Cluster (SELFPLAY_REDIS_STATE_URL=redis+cluster://…)."""
+
+    @pytest.fixture
+    def redis_prefix(self, redis_cluster, settings):
+        settings.SELFPLAY_REDIS_STATE_URL = redis_cluster.url
+        prefix = settings.SELFPLAY_REDIS_PREFIX = f"selfplay-test-{uuid.uuid4().hex[:12]}"
+        yield prefix
+        client = redis_client(redis_cluster.url)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+    def test_it_talks_to_the_cluster(self, storage, redis_cluster):
+        assert storage.url == redis_cluster.url
+        assert isinstance(redis_client(storage.url), RedisCluster)
+
+    def test_states_spread_over_every_master(self, storage, redis_cluster):
+        checkpoints = [saved(storage, {**STATE, "n": n}) for n in range(24)]
+        client = redis_client(storage.url)
+        owners = {client.get_node_from_key(storage.key(c)).port for c in checkpoints}
+        assert owners == {node.port for node in redis_cluster.nodes}
+        # Read back through the cluster, and directly from the master that owns each key.
+        for n, checkpoint in enumerate(checkpoints):
+            assert storage.load(checkpoint) == {**STATE, "n": n}
+            node = client.get_node_from_key(storage.key(checkpoint))
+            assert redis.Redis(port=node.port).get(storage.key(checkpoint)).decode() == canonical_json(
+                {**STATE, "n": n})
+
+    def test_one_deletion_removes_states_held_by_different_masters(self, storage,
+                                                                     django_capture_on_commit_callbacks):
+        checkpoints = [saved(storage, {**STATE, "n": n}) for n in range(12)]
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            storage.delete(checkpoints)
+            Checkpoint.objects.filter(pk__in=[c.pk for c in checkpoints]).delete()
+        for checkpoint in checkpoints:
+            with pytest.raises(StateMissing):
+                storage.load(checkpoint)
+
+    def test_an_unreachable_cluster_is_reported_as_unavailable(self):
+        down = RedisStorage(url="redis+cluster://127.0.0.1:1,127.0.0.1:2/")
+        with pytest.raises(StorageUnavailable, match="127.0.0.1:1"):
+            saved(down)

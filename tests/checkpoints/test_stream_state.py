@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents import stream_state as agent_state
+from agents import agent_stream as agent_state
 from checkpoints import reducers
 from checkpoints.streams import (
     agent_of,
@@ -14,9 +14,9 @@ from checkpoints.streams import (
 )
 from events.models import Projection
 from events.projections import load_state
-from events.recording import record
-from events.store import ANY, InvalidStreamId, NewEvent, append, read_stream
+from events.store import ANY, InvalidStreamId, NewEvent, read_stream, record
 from selfplay.canonical import checksum
+from tests.support.log import record_to
 
 from .agent_events import DECISION, PLAN
 from .helpers import noted
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(("stream_id", "projection", "agent"), [
     ("world:vale", ("world", "vale"), None),
-    ("agent:ada", ("agent", "ada"), "ada"),
+    ("agent:ada", ("agent_stream", "ada"), "ada"),
     ("system:checkpoints", ("stream", "system:checkpoints"), None),
     ("verification:ada", ("stream", "verification:ada"), None),
 ])
@@ -47,10 +47,10 @@ def test_the_agent_projection_folds_only_its_own_stream():
     record([("agent:ada", [NewEvent("agent.action.submitted", DECISION["data"])], ANY),
             ("agent:bob", [NewEvent("agent.plan.updated", PLAN["data"] | {"agentId": "bob"})], ANY),
             ("world:vale", [NewEvent("agent.paused", {"agentId": "ada", "region": "vale", "tick": 3})], ANY)])
-    ada, _ = load_state("agent", "ada")
+    ada, _ = load_state("agent_stream", "ada")
     assert (ada["events"], ada["decisions"], ada["status"], ada["plan"]) == (1, 1, "active", None)
-    assert load_state("agent", "bob")[0]["plan"] == {"goal": "wood"}
-    assert not Projection.objects.filter(name="agent", key="vale").exists()
+    assert load_state("agent_stream", "bob")[0]["plan"] == {"goal": "wood"}
+    assert not Projection.objects.filter(name="agent_stream", key="vale").exists()
     assert not Projection.objects.filter(name="stream", key="agent:ada").exists()
 
 
@@ -69,7 +69,7 @@ def test_stream_state_reads_the_live_projection_at_the_stream_head():
 
 def test_stream_state_folds_events_appended_without_projecting_them():
     record([("agent:ada", [NewEvent("agent.action.submitted", DECISION["data"])], ANY)])
-    append("agent:ada", [NewEvent("agent.plan.updated", PLAN["data"]), NewEvent("agent.paused", {})])
+    record_to("agent:ada", [NewEvent("agent.plan.updated", PLAN["data"]), NewEvent("agent.paused", {})])
     state, position = stream_state("agent:ada")
     assert position == 3
     full = replay_stream("agent:ada", initial_state("agent:ada"), read_stream("agent:ada"))

@@ -1,6 +1,7 @@
 """Checkpoint tokens under attack: forged, flipped, foreign, expired, stale, ahead, corrupt, rotated."""
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -9,9 +10,10 @@ from django.core import signing
 from django.utils import timezone
 
 from checkpoints.models import Checkpoint
-from checkpoints.storage import RedisStorage, redis_client
-from checkpoints.tokens import SALT, issue_token
+from checkpoints.storage import RedisStorage
+from checkpoints.tokens import SALT, TOKEN_PATTERN, issue_token
 from selfplay.canonical import canonical_json
+from selfplay.redis_client import client_for as redis_client
 
 from .conftest import EPOCH
 from .helpers import error_of, noted, record_at
@@ -51,21 +53,25 @@ def test_the_genuine_token_syncs(client, token):
     assert (body["checkpoint"]["position"], [e["position"] for e in body["events"]]) == (2, [3, 4, 5])
 
 
-def test_every_byte_of_a_token_flipped_is_refused(client, token):
-    answers = {}
+def test_every_byte_of_a_token_flipped_is_refused(client, token, settings):
+    settings.SELFPLAY_READ_RATE_LIMIT = 10_000  # hundreds of requests from one address, on purpose
+    answers, expected = {}, {}
     for i in range(len(token)):
         flipped = token[:i] + chr(ord(token[i]) ^ 1) + token[i + 1:]
         response = sync(client, flipped)
-        answers[i] = (response.status_code, response.json()["error"]["code"])
+        answers[i] = (*error_of(response), reason(response))
+        # Out of the token's alphabet it is malformed; inside it, the signature does not hold.
+        expected[i] = (400, "token_invalid", "bad_signature" if re.fullmatch(TOKEN_PATTERN, flipped) else "malformed")
     assert len(answers) == len(token) > 100
-    assert {i: a for i, a in answers.items() if a != (400, "token_invalid")} == {}
+    assert answers == expected
+    assert sum(1 for answer in expected.values() if answer[2] == "bad_signature") > len(token) // 2
 
 
 @pytest.mark.parametrize("forged", ["", "x", "a:b", "a:b:c", ":::", "é" * 10, "A" * 5000])
 def test_garbage_is_refused(client, forged):
     response = sync(client, forged)
-    assert error_of(response)[0] == 400
-    assert error_of(response)[1] in {"invalid", "token_invalid"}  # blank is a missing parameter
+    # A blank token is a missing parameter; anything else is a token that is not ours.
+    assert error_of(response) == (400, "invalid" if forged == "" else "token_invalid")
 
 
 def test_a_token_signed_with_another_secret_key_is_refused(client, token):
@@ -104,11 +110,45 @@ def test_a_token_for_an_unknown_checkpoint_is_refused(client, token):
     assert (error_of(response), reason(response)) == ((400, "token_invalid"), "unknown_checkpoint")
 
 
-def test_a_token_for_a_pruned_checkpoint_is_refused(client, token, settings):
+def test_retention_keeps_the_checkpoint_a_live_token_names(client, token, settings):
     settings.SELFPLAY_CHECKPOINT_RETENTION = 1
     record_at(EPOCH + timedelta(seconds=600), [("agent:ada", noted(1, start=5))])
+    assert sync(client, token).status_code == 200
+
+
+def test_a_token_whose_checkpoint_is_gone_is_refused(client, token):
+    Checkpoint.objects.filter(pk=signing.loads(token, salt=SALT)["checkpointId"]).delete()
     response = sync(client, token)
     assert (error_of(response), reason(response)) == ((400, "token_invalid"), "unknown_checkpoint")
+
+
+def test_a_token_issued_23_hours_ago_resyncs_without_falling_back(client, settings):
+    """A day of checkpoints every 10 minutes after the token was issued: its checkpoint stays,
+    the others of the day are thinned to one an hour, the newest five are all kept."""
+    settings.SELFPLAY_CHECKPOINT_RETENTION = 5
+    settings.SELFPLAY_CHECKPOINT_EVERY_SECONDS = 600
+    record_at(EPOCH, [("agent:ada", noted(3))])
+    checkpoint = Checkpoint.objects.get(stream_id="agent:ada")
+    token, _ = issue_token(checkpoint, now=EPOCH)
+    for step in range(1, 23 * 6 + 1):  # 23 hours, a checkpoint every 10 minutes
+        record_at(EPOCH + timedelta(minutes=10 * step), [("agent:ada", noted(1, start=2 + step))])
+    now = EPOCH + timedelta(hours=23)
+    page = sync_page(token, now=now)
+    assert (page.checkpoint.pk, page.last_position, page.head_position) == (checkpoint.pk, 141, 141)
+    # Besides the token's: the newest five (22:20 … 23:00) and the newest of every other hour.
+    kept = sorted(c.created_at for c in Checkpoint.objects.filter(stream_id="agent:ada").exclude(pk=checkpoint.pk))
+    newest_of_hours = [EPOCH + timedelta(hours=h, minutes=50) for h in range(22)]
+    assert kept == newest_of_hours + [EPOCH + timedelta(hours=22, minutes=m) for m in (20, 30, 40, 50)] + [now]
+    # A day after it was issued the token has expired, and its checkpoint goes with the day-old rest.
+    record_at(EPOCH + timedelta(hours=25), [("agent:ada", noted(1, start=200))])
+    assert not Checkpoint.objects.filter(pk=checkpoint.pk).exists()
+    assert min(c.created_at for c in Checkpoint.objects.filter(stream_id="agent:ada")) == EPOCH + timedelta(hours=1, minutes=50)
+
+
+def sync_page(token, *, now):
+    from checkpoints.selectors import sync as sync_selector
+
+    return sync_selector(token=token, now=now, limit=5000)
 
 
 def test_a_token_past_the_stream_head_is_refused(client, token):
@@ -194,3 +234,11 @@ def test_expiry_is_checked_before_the_checkpoint_is_looked_up(client, checkpoint
     old, _ = issue_token(checkpoint, now=timezone.now() - timedelta(days=2))
     Checkpoint.objects.filter(pk=checkpoint.pk).delete()
     assert error_of(sync(client, old)) == (410, "token_expired")
+
+
+def test_a_signed_token_that_claims_a_longer_life_than_the_ttl_is_refused(client, token):
+    """Only a holder of the key can sign one, but no genuine token ever looks like this."""
+    payload = signing.loads(token, salt=SALT) | {"expiresAt": "9999-12-31T23:59:59Z"}
+    forever = signing.dumps(payload, salt=SALT, compress=False)
+    response = sync(client, forever)
+    assert (response.status_code, reason(response)) == (400, "lifetime")

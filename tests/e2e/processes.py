@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,10 +54,15 @@ class Process:
         return self.popen.wait(timeout=10)
 
     def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM the group, SIGKILL what is left after `timeout`; return the leader's exit code."""
+        """SIGTERM the leader, SIGKILL the group after it ends or after `timeout`; return the
+        leader's exit code.
+
+        The leader alone, as Ctrl-C or `kill <pid>` would: a Celery worker then finishes the
+        task its pool child is running (warm shutdown); SIGTERM to the child too killed that
+        task mid-way, which the worker logs as an error (WorkerLostError)."""
         self.ended_by_test = True
         if self.popen.returncode is None:
-            self._signal_group(signal.SIGTERM)
+            self.popen.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while not self._exited() and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -95,30 +102,34 @@ class Processes:
     log_dir: Path
     started: list[Process] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str]) -> Process:
-        """Start `argv` in its own session with output to `<log_dir>/<name>.log`."""
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        """Start `argv` in its own session with output to `<log_dir>/<name>.log`; `env` adds to
+        the processes' environment."""
         log = self.log_dir / f"{name}.log"
         with open(log, "ab") as out:
-            popen = subprocess.Popen(argv, env={**self.env, "PYTHONUNBUFFERED": "1"}, cwd=REPO,
+            popen = subprocess.Popen(argv, env={**self.env, **(env or {}), "PYTHONUNBUFFERED": "1"}, cwd=REPO,
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         process = Process(name, popen, log)
         self.started.append(process)
         return process
 
-    def celery_worker(self, name: str, *, concurrency: int = 1) -> Process:
+    def celery_worker(self, name: str, *, concurrency: int = 1, env: dict[str, str] | None = None,
+                      queues: str = "celery") -> Process:
+        """Start a prefork worker on `queues` (comma-separated; "celery" is the simulation's, the
+        default queue; "planning" is the planner's, "capabilities" the capability worker's, as in the Procfile)."""
         hostname = f"{name}-{random.randrange(16**8):08x}@%h"
-        return self.start(name, [str(BIN / "celery"), "-A", "selfplay", "worker", "--loglevel", "INFO",
+        return self.start(name, [str(BIN / "celery"), "-A", "selfplay.celery", "worker", "--loglevel", "INFO",
                                  "--concurrency", str(concurrency), "--pool", "prefork",
-                                 "-n", hostname])
+                                 "--queues", queues, "-n", hostname], env)
 
     def celery_beat(self, name: str = "beat") -> Process:
         # The DatabaseScheduler reads its schedule from django-celery-beat's tables and ignores
         # --schedule (used by the default shelve scheduler only); it is given a path in the test's
         # directory anyway so nothing is ever written to the working tree.
         return self.start(name, [
-            str(BIN / "celery"), "-A", "selfplay", "beat", "--loglevel", "INFO",
-            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+            str(BIN / "celery"), "-A", "selfplay.celery", "beat", "--loglevel", "INFO",
+            "--scheduler", "agents.beat:AlignedScheduler",
             "--schedule", str(self.log_dir / f"{name}-schedule"),
             "--pidfile", str(self.log_dir / f"{name}.pid"),
         ])
@@ -215,3 +226,41 @@ def dedicated_redis(host: str = "127.0.0.1", port: int = 6379) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the test's own, on its own port, that the test may stop and restart."""
+
+    processes: Processes
+    port: int
+    process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is not installed (`.ci/run` installs it)"
+        self.process = self.processes.start(f"redis-{self.port}", [
+            server, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"])
+        wait_for(self.answers, timeout=10, interval=0.1, message=f"redis-server on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.stop()
+        self.process = None
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False

@@ -1,9 +1,10 @@
 """The living daemon: real Celery beat and worker tick a world nobody watches, survive a SIGKILL.
 
-Beat (DatabaseScheduler) drives `agents.dispatch_simulation_ticks` every second on a fresh
-database and a Redis database of its own; a prefork worker runs the ticks. Mid-run the worker's
-whole process group is SIGKILLed (no warm shutdown, an in-flight tick if one can be caught);
-three seconds later a new worker starts and must catch up the ticks missed meanwhile.
+Beat (agents.beat.AlignedScheduler) drives `agents.dispatch_simulation_ticks` every second on a
+fresh database and a Redis database of its own; a prefork worker runs the ticks. Mid-run the
+worker's whole process group is SIGKILLed (no warm shutdown) while a tick's transaction is open
+(the test-only in-tick pause holds it open and says so in the log); three seconds later a new
+worker starts and must redo that tick and catch up the ticks missed meanwhile.
 
 Afterwards the log must show each tick exactly once, numbered 1..N without a gap, none recorded
 before it was due, the missed ones caught up by the new worker, one decision per agent per tick,
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support.databases import fresh_database, process_env
+from tests.support.databases import REPO, fresh_database, process_env
 
 from .processes import Process, Processes, dedicated_redis, manage, running, wait_for
 
@@ -66,41 +69,32 @@ def completed_ticks(url: str) -> int:
     return query(url, sql, (WORLD, "world.tick.completed"))[0][0]
 
 
-def kill_during_tick(worker: Process, *, timeout: float) -> bool:
-    """SIGKILL the worker's group, preferably while a simulation tick is running.
+TICK_PAUSE = {"SELFPLAY_TEST_TICK_PAUSE_SECONDS": "0.5"}  # test-only: holds each tick open
+OPEN_TICK_MARKER = f"TEST-ONLY tick transaction open: region {REGION} tick "
 
-    Watch the worker's log for a simulation tick received but not yet finished and kill right
-    then; if none is caught within `timeout`, kill anyway. Return whether one was in flight.
+
+def open_tick(log: Path) -> int | None:
+    """Return the tick whose transaction the worker's log last said is open, if any."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if OPEN_TICK_MARKER in line]
+    return int(lines[-1].split(OPEN_TICK_MARKER, 1)[1].split()[0]) if lines else None
+
+
+def kill_mid_tick(worker: Process, *, after_tick: int, timeout: float) -> int:
+    """SIGKILL the worker's group while a tick later than `after_tick` holds its transaction open.
+
+    The worker runs with the test-only in-tick pause, which logs a marker once a tick's events
+    are appended and keeps the transaction open half a second; return the tick killed.
     """
-    deadline = time.monotonic() + timeout
-    in_flight: set[str] = set()
-    offset = 0
-    caught = False
-    while time.monotonic() < deadline and not caught:
-        with open(worker.log, "rb") as log:
-            log.seek(offset)
-            chunk = log.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        offset += len(complete)
-        for line in complete.decode(errors="replace").splitlines():
-            if "agents.simulation_tick[" not in line:
-                continue
-            task_id = line.split("agents.simulation_tick[", 1)[1].split("]", 1)[0]
-            if line.rstrip().endswith("received"):
-                in_flight.add(task_id)
-            else:  # succeeded, raised, expired or revoked: no longer running
-                in_flight.discard(task_id)
-        caught = bool(in_flight)
-        if not caught:
-            time.sleep(0.002)
+    tick = wait_for(lambda: (t := open_tick(worker.log)) is not None and t > after_tick and t,
+                    timeout=timeout, interval=0.01, message="a tick transaction open in the worker")
     worker.kill()
-    return caught
+    return tick
 
 
 @dataclass(frozen=True)
 class Run:
     ticks_at_kill: int
-    killed_in_flight: bool
+    killed_tick: int
     restarted_at: datetime
 
 
@@ -120,13 +114,15 @@ def run_daemon(url: str, processes: Processes) -> Run:
         processes.assert_healthy()  # a failing task or a dead process fails now, not at timeout
         return completed_ticks(url)
 
-    first_worker = processes.celery_worker("worker-1")
+    first_worker = processes.celery_worker("worker-1", env=TICK_PAUSE)
     beat = processes.celery_beat()
     wait_for(lambda: ticks_once_healthy() >= TICKS_BEFORE_KILL, timeout=WAIT_SECONDS,
              message=lambda: f"{TICKS_BEFORE_KILL} ticks (have {completed_ticks(url)})")
 
-    killed_in_flight = kill_during_tick(first_worker, timeout=5)
+    killed_tick = kill_mid_tick(first_worker, after_tick=TICKS_BEFORE_KILL, timeout=10)
     ticks_at_kill = completed_ticks(url)
+    # The killed tick's transaction was open: none of it was committed, its predecessor was.
+    assert ticks_at_kill == killed_tick - 1, (ticks_at_kill, killed_tick)
     time.sleep(DOWNTIME_SECONDS)
     restarted_at = datetime.now(UTC)
     assert completed_ticks(url) == ticks_at_kill, "a tick was recorded while no worker ran"
@@ -137,8 +133,8 @@ def run_daemon(url: str, processes: Processes) -> Run:
     # SIGTERM: beat stops sending, the worker finishes its task (warm shutdown); both exit 0.
     assert {p.name: p.stop() for p in (beat, second_worker)} == {"beat": 0, "worker-2": 0}
     processes.assert_healthy()
-    print(f"worker killed with a tick in flight: {killed_in_flight}; ticks at kill: {ticks_at_kill}")
-    return Run(ticks_at_kill, killed_in_flight, restarted_at)
+    print(f"worker killed inside tick {killed_tick}'s transaction; ticks at kill: {ticks_at_kill}")
+    return Run(ticks_at_kill, killed_tick, restarted_at)
 
 
 def read_log(url: str) -> Log:
@@ -199,6 +195,8 @@ def check_ticks(log: Log, run: Run) -> None:
     assert caught_up[:1] == [run.ticks_at_kill + 1], (run, caught_up)
     assert len(caught_up) >= DOWNTIME_SECONDS - 1, (run, caught_up)
     assert [t for t in caught_up if recorded[t] < run.restarted_at] == []
+    # The tick killed mid-transaction was redone once, by the new worker.
+    assert ticks.count(run.killed_tick) == 1 and recorded[run.killed_tick] > run.restarted_at
 
 
 def check_streams(log: Log) -> None:
@@ -232,10 +230,16 @@ def check_operator_commands(log: Log, env: dict[str, str]) -> None:
     events, streams = len(log.events), len(log.heads)
     last = max(data["tick"] for stream, _, kind, data, _, _ in log.events
                if stream == WORLD and kind == "world.tick.completed")
-    status = json.loads(manage("selfplay_status", "--json", env=env).stdout)
+    # The daemon was stopped a moment ago: as its schedule runs on, the status calls the region
+    # stalled and exits 1 saying so (nothing else may be wrong).
+    result = subprocess.run([sys.executable, str(REPO / "manage.py"), "selfplay_status", "--json"], env=env,
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    status = json.loads(result.stdout)
     assert [(r["region"], r["lastTick"], r["agents"], r["activeAgents"]) for r in status["regions"]] \
         == [(REGION, last, AGENTS, AGENTS)]
     assert (status["events"], status["streams"]) == (events, streams)
+    assert all(w.startswith(f"Region {REGION} is stalled") for w in status["warnings"]), status["warnings"]
+    assert result.returncode == (1 if status["warnings"] else 0)
 
     chain = manage("verify_chain", "--no-progress", env=env, timeout=300)
     assert f"ok: {streams} streams, {events} events, every chain intact" in chain.stdout

@@ -13,7 +13,10 @@ import django
 
 django.setup()
 
-from events.store import NewEvent, StoreUnavailable, WrongExpectedVersion, append, stream_version  # noqa: E402
+from careful_writer import write_carefully  # noqa: E402 - beside this script
+
+from events.raw import append  # noqa: E402 - the store's own test, below record()
+from events.store import NewEvent, stream_version  # noqa: E402
 
 
 def main(worker: int, count: int, streams: int) -> None:
@@ -22,19 +25,15 @@ def main(worker: int, count: int, streams: int) -> None:
     for seq in range(count):
         stream_id = f"agent:s{rng.randrange(streams)}"
         event = NewEvent("test.appended", {"worker": worker, "seq": seq}, {"actor": "system"})
-        while True:
-            try:
-                if seq % 2:
-                    append(stream_id, [event])
-                else:
-                    append(stream_id, [event], expected_version=stream_version(stream_id))
-                break
-            except WrongExpectedVersion:
-                retries += 1
-            except StoreUnavailable as exc:
-                errors += 1
-                print(json.dumps({"worker": worker, "error": str(exc)}), file=sys.stderr)
-                break
+
+        def write(stream_id=stream_id, event=event, seq=seq):
+            if seq % 2:
+                append(stream_id, [event])
+            else:
+                append(stream_id, [event], expected_version=stream_version(stream_id))
+
+        retried, failed = write_carefully(write, worker=worker)
+        retries, errors = retries + retried, errors + failed
     print(json.dumps({"worker": worker, "appended": count, "retries": retries, "errors": errors}))
 
 

@@ -1,6 +1,7 @@
-"""The event store contract (DESIGN §2–3). `make test` runs it on SQLite and on PostgreSQL."""
+"""The event store contract (DESIGN §2–3). `make test` runs it on SQLite and on PostgreSQL."""  # noqa: I001
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -8,6 +9,10 @@ from django.db import DatabaseError, connection, transaction
 from events.chain import verify_chains
 from events.hashing import event_hash
 from events.models import Event, Stream
+
+# The contract of the append itself, below projections and hooks: the store's own tests use the
+# raw append (events.raw); everything else records through events.store.record.
+from events.raw import append, append_batch
 from events.store import (
     ANY,
     NO_STREAM,
@@ -18,11 +23,10 @@ from events.store import (
     InvalidStreamId,
     NewEvent,
     WrongExpectedVersion,
-    append,
-    append_batch,
     read_all,
     read_stream,
 )
+from selfplay.canonical import canonical_json
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +147,17 @@ class EventStoreContract:
         assert wire["metadata"] == {"actor": "agent:ada", "tick": 17}
         assert len(wire["hash"]) == 64
 
+    def test_generated_ids_are_distinct_uuids_ordered_by_their_time(self):
+        early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+        first = append("agent:ada", moves(500), now=early)
+        second = append("agent:ada", moves(1, 500), now=late)
+        ids = [uuid.UUID(r.id) for r in first + second]
+        assert len(set(ids)) == 501 and [str(i) for i in ids] == [r.id for r in first + second]
+        assert {i.version for i in ids} == {7} and {i.variant for i in ids} == {uuid.RFC_4122}
+        # The first 48 bits are the append's clock in milliseconds: ids of later appends sort later.
+        assert {i.int >> 80 for i in ids[:500]} == {int(early.timestamp() * 1000)}
+        assert max(ids[:500]) < ids[500]
+
     def test_actor_defaults_to_system_and_must_be_well_formed(self):
         assert append("system:clock", [NewEvent("system.started", {})])[0].metadata == {"actor": "system"}
         with pytest.raises(InvalidEvent):
@@ -178,11 +193,39 @@ class EventStoreContract:
     @pytest.mark.parametrize("event", [
         NewEvent("Moved", {}), NewEvent("agent.moved", [1]), NewEvent("agent.moved", {"x": float("nan")}),
         NewEvent("agent.moved", {"x": object()}), NewEvent("agent.moved", {}, id="not-a-uuid"),
+        NewEvent("agent.moved", {"x": [2**63]}), NewEvent("agent.moved", {}, {"tick": -(2**63) - 1}),
     ])
     def test_invalid_events_are_refused(self, event):
         with pytest.raises(InvalidEvent):
             append("agent:ada", [event])
         assert event_count() == 0
+
+
+    def test_values_read_back_exactly_as_written(self):
+        data = {"big": 2**63 - 1, "low": -(2**63), "digits": "1234567890123456789012", "float": 0.1 + 0.2,
+                "tiny": 5e-324, "huge": 1.7976931348623157e308, "small": 1.5e-7, "text": "é\u2028\U0001f600",
+                "nested": [{"a": [1.5, None, True]}], "label": "-0.0 e+16"}
+        append("agent:ada", [NewEvent("agent.moved", data)])
+        stored = read_all()[0]
+        assert stored.data == data and canonical_json(stored.data) == canonical_json(data)
+        assert verify_chains(stream_id="agent:ada").intact
+
+    def test_a_float_postgresql_would_read_back_beyond_64_bits_is_refused(self):
+        with pytest.raises(InvalidEvent):
+            append("agent:ada", [NewEvent("agent.moved", {"v": 1e19})])
+        assert event_count() == 0
+
+    @pytest.mark.parametrize(("written", "recorded"), [
+        (-0.0, 0.0), (1e16, 10**16), (-9e18, -9 * 10**18), ([{"x": -0.0}], [{"x": 0.0}]),
+        (1e22, 1e22), (2.5e16, 25 * 10**15),
+    ])
+    def test_numbers_are_recorded_as_postgresql_reads_them_back(self, written, recorded):
+        # jsonb keeps numbers as decimals: both backends record what it would give back, so the
+        # recorded event, the stored row and the hash chain agree on either backend.
+        [event] = append("agent:ada", [NewEvent("agent.moved", {"v": written})])
+        stored = read_all()[0]
+        assert canonical_json(event.data) == canonical_json(stored.data) == canonical_json({"v": recorded})
+        assert verify_chains(stream_id="agent:ada").intact
 
 
 class TestEventStore(EventStoreContract):

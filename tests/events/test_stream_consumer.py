@@ -6,9 +6,11 @@ from channels.layers import channel_layers, get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from events.publish import region_group, stream_group
-from events.store import NewEvent, append
+from agents.streams import region_group
+from events.publish import stream_group
+from events.store import NewEvent
 from selfplay.routing import websocket_urlpatterns
+from tests.support.log import record_to
 
 pytestmark = pytest.mark.django_db
 STREAM = "world:test"
@@ -30,7 +32,7 @@ def memory_layer(settings):
 
 
 def append_n(n: int, stream: str = STREAM):
-    return append(stream, [NewEvent("test.happened", {"n": i}) for i in range(n)])
+    return record_to(stream, [NewEvent("test.happened", {"n": i}) for i in range(n)])
 
 
 def wire(events):
@@ -104,7 +106,7 @@ def test_a_heartbeat_beyond_what_was_delivered_refills_from_the_store():
         await receive_until(communicator, "caught_up")
         await _append(3)  # nothing published: every live message for 2..4 was lost
         await get_channel_layer().group_send(region_group("test"), {
-            "type": "stream.heartbeat", "region": "test", "tick": 9, "worldHead": 4})
+            "type": "stream.heartbeat", "region": "test", "tick": 9, "heads": {STREAM: 4}})
         messages = await receive_until(communicator, "heartbeat")
         assert messages[0]["type"] == "error" and messages[0]["error"]["code"] == "lagging"
         assert positions(messages) == [2, 3, 4]
@@ -127,12 +129,42 @@ def test_bad_queries_get_an_error_then_close(query):
     run(scenario)
 
 
-@pytest.mark.parametrize("origin,accepted", [(b"http://127.0.0.1:8000", True), (b"http://evil.example", False),
-                                             (None, False)])
-def test_origin_is_checked_against_allowed_hosts(origin, accepted):
+@pytest.mark.parametrize("origin,host,accepted", [
+    (b"http://127.0.0.1:8000", b"127.0.0.1:8000", True),
+    (b"http://localhost:8000", b"localhost:8000", True),
+    (b"http://evil.example", b"127.0.0.1:8000", False),
+    # Same host, another port or scheme: another origin (Django's CSRF check says the same).
+    (b"http://localhost:3000", b"localhost:8000", False),
+    (b"https://127.0.0.1:8000", b"127.0.0.1:8000", False),
+    (b"http://127.0.0.1", b"127.0.0.1:8000", False),
+    (b"null", b"127.0.0.1:8000", False),
+    (None, b"127.0.0.1:8000", False),
+    # A Host that is not an allowed host, even with a matching Origin.
+    (b"http://evil.example", b"evil.example", False),
+])
+def test_origin_must_match_scheme_host_and_port(origin, host, accepted):
     from selfplay.asgi import application
 
-    headers = [(b"origin", origin)] if origin else []
+    headers = [(b"host", host)] + ([(b"origin", origin)] if origin else [])
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/stream?streamId={STREAM}&from=0", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected is accepted
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("origin,accepted", [(b"https://app.example.com", True),
+                                             (b"https://other.example.com", True),
+                                             (b"http://other.example.com", False),
+                                             (b"https://example.org", False)])
+def test_csrf_trusted_origins_are_trusted_here_too(settings, origin, accepted):
+    from selfplay.asgi import application
+
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.example.com"]
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin)]
 
     async def scenario():
         communicator = WebsocketCommunicator(application, f"/stream?streamId={STREAM}&from=0", headers=headers)
@@ -195,6 +227,83 @@ def test_a_full_client_queue_overflows_alone_and_the_client_resumes_from_the_sto
         assert messages[0]["type"] == "error" and messages[0]["error"]["code"] == "overflow"
         assert positions(messages) == [e.position for e in more] == [4, 5]
         assert subscription.overflowed is False
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("frame", [
+    {"bytes_data": b"\x00\x01binary"},
+    {"text_data": "[" * 100_000 + "]" * 100_000},                      # too long
+    {"text_data": "[" * 5000 + "]" * 5000},                            # nested too deeply to decode
+    {"text_data": '{"type": "command", "kind": "override", "streamId": "agent:ada", '
+                  '"action": {"type": "say", "text": "\\ud800"}}'},     # a lone surrogate
+])
+def test_hostile_frames_get_an_error_and_the_socket_stays_open(frame):
+    append_n(1)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        await communicator.send_to(**frame)
+        answer = await communicator.receive_json_from(timeout=3)
+        assert answer["type"] in ("error", "command.result")
+        assert answer["error"]["code"] in ("invalid", "unauthenticated")
+        # Still serving: a new event arrives live.
+        more = await _append(1)
+        await get_channel_layer().group_send(stream_group(STREAM), {"type": "stream.events", "events": wire(more)})
+        assert positions([await communicator.receive_json_from(timeout=3)]) == [2]
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("start", ["9223372036854775808", "99999999999999999999999", "4"])
+def test_from_beyond_the_head_is_an_error(start):
+    append_n(3)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from={start}")
+        await communicator.connect()
+        message = await communicator.receive_json_from(timeout=3)
+        assert message["type"] == "error" and message["error"]["code"] == "invalid"
+        assert message["error"]["details"]["headPosition"] == 3
+        assert (await communicator.receive_output(timeout=3))["type"] == "websocket.close"
+
+    run(scenario)
+
+
+def test_leaving_releases_the_hub_subscription():
+    append_n(1)
+
+    async def scenario():
+        from events.hub import hub
+
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        assert stream_group(STREAM) in hub().groups
+        await communicator.disconnect()
+        assert stream_group(STREAM) not in hub().groups
+
+    run(scenario)
+
+
+def test_a_hub_told_the_layer_came_back_refills_its_clients_from_the_store():
+    append_n(1)
+
+    async def scenario():
+        from events.hub import hub
+
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        await _append(2)  # published to nobody: the layer was away
+        for subscription in hub().groups[stream_group(STREAM)].subscribers:
+            subscription.resync()
+        got = [await communicator.receive_json_from(timeout=3) for _ in range(2)]
+        assert positions(got) == [2, 3]
         await communicator.disconnect()
 
     run(scenario)

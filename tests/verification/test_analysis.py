@@ -61,7 +61,7 @@ def test_cadence_jitter_is_flagged_once_when_p99_lateness_passes_half_the_interv
                 if f["kind"] in ("cadence_jitter", "missed_ticks")]
 
     assert cadence_flags([20] * 12) == []
-    # Beat's own phase: every tick steadily 1.4 s after its due moment is a healthy cadence.
+    # Steady lateness under an interval is not jitter (a slow tick, say), however large.
     assert cadence_flags([1400, 1390, 1410] * 5) == []
     jittery = cadence_flags([20] * 9 + [1500, 1400, 1300])
     assert [(f["kind"], f["subject"], f["details"]["tick"]) for f in jittery] == [("cadence_jitter", "world:r", 10)]
@@ -71,3 +71,10 @@ def test_a_tick_a_whole_interval_late_is_one_missed_ticks_incident():
     findings = Analyzer().feed(region_events([10, 10, 9000, 7000, 5000, 3000, 10, 10]))
     missed = [f for f in findings.flags if f["kind"] == "missed_ticks"]
     assert [(f["details"]["tick"], f["details"]["caughtUp"]) for f in missed] == [(3, True)]
+
+
+def test_ticks_steadily_an_interval_late_are_missed_not_normal():
+    # Every tick recorded after its successor was due: the schedule is behind, however steady.
+    findings = Analyzer().feed(region_events([2500, 2510, 2490, 2500, 2505]))
+    missed = [f for f in findings.flags if f["kind"] == "missed_ticks"]
+    assert [(f["details"]["tick"], f["details"]["latenessMs"]) for f in missed] == [(1, 2500)]

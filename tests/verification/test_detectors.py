@@ -1,16 +1,19 @@
 """Each anomaly, provoked for real, raises `verification.flag.raised`; healthy agents go on."""
 
-import uuid
+import json
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from agents.services import tick_region
+from checkpoints.signals import Client
 from events.projections import load_state
-from events.store import NewEvent, append, read_stream, stream_version
+from events.store import NewEvent, read_stream, stream_version
 from tests.agents.worlds import at, make_region
+from tests.support.log import record_to
+from tests.support.tamper import forge_event
+from verification.clients import session_ref
 from verification.models import ClientSession, Flag
 from verification.services import follow, note_token_ahead, note_token_use
 
@@ -24,11 +27,11 @@ def quiet(settings):
 
 @pytest.fixture
 def region(db):
-    # Epoch "now": the injected clock runs ahead, so no tick is ever recorded late.
-    epoch = timezone.now()
-    region = make_region("vale", epoch=epoch, agents={"ada": "builder", "bob": "forager",
-                                                      "cy": "trader", "dee": "wanderer"})
-    tick_region(region_id="vale", now=at(region, 3))
+    # Every tick runs exactly when it is due (the injected clock is its due moment): on time.
+    region = make_region("vale", epoch=timezone.now(), agents={"ada": "builder", "bob": "forager",
+                                                               "cy": "trader", "dee": "wanderer"})
+    for tick in (1, 2, 3):
+        tick_region(region_id="vale", now=at(region, tick))
     follow()
     assert flags() == []  # a healthy world raises nothing
     return region
@@ -39,38 +42,22 @@ def flags(kind=None) -> list[tuple[str, str]]:
     return [r for r in rows if kind is None or r[0] == kind]
 
 
-def raw_insert(stream_id: str, *, position: int, prev_hash: str) -> None:
-    """Write an event row the way no service would (inserts are not refused by the triggers)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(global_position), 0) FROM events_event")
-        next_global = cursor.fetchone()[0] + 1
-        json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-        cursor.execute(
-            "INSERT INTO events_event (global_position, event_id, stream_id, position, type, data, metadata, "
-            f"recorded_at, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s, %s)",
-            [next_global, str(uuid.uuid4()), stream_id, position, "agent.note.forged", "{}",
-             '{"actor": "system"}', connection.ops.adapt_datetimefield_value(timezone.now()), prev_hash, "f" * 64])
-        # Move the head too, as a forger would, so the world can go on appending after it.
-        cursor.execute("UPDATE events_stream SET version = %s, head_hash = %s WHERE id = %s",
-                       [position, "f" * 64, stream_id])
-
-
 def test_a_gap_in_a_stream(region):
     head = stream_version("agent:ada")
-    raw_insert("agent:ada", position=head + 2, prev_hash=read_stream("agent:ada")[-1].hash)
+    forge_event("agent:ada", position=head + 2, prev_hash=read_stream("agent:ada")[-1].hash)
     follow()
     assert flags() == [("gap", "agent:ada")]
     assert Flag.objects.get().details == {"streamId": "agent:ada", "expected": head + 1, "found": head + 2}
 
 
 def test_a_chain_break(region):
-    raw_insert("agent:bob", position=stream_version("agent:bob") + 1, prev_hash="0" * 64)
+    forge_event("agent:bob", position=stream_version("agent:bob") + 1, prev_hash="0" * 64)
     follow()
     assert flags() == [("chain_break", "agent:bob")]
 
 
 def test_two_decisions_in_one_tick(region):
-    append("agent:bob", [NewEvent("agent.action.submitted", {"tick": 3, "region": "vale",
+    record_to("agent:bob", [NewEvent("agent.action.submitted", {"tick": 3, "region": "vale",
                                                              "action": {"type": "rest"}, "source": "brain"},
                                   {"actor": "agent:bob", "tick": 3})])
     follow()
@@ -79,7 +66,7 @@ def test_two_decisions_in_one_tick(region):
 
 def test_an_impossible_move_and_the_replay_divergence_it_causes(region):
     cy = load_state("world", "vale")[0]["agents"]["cy"]
-    append("world:vale", [NewEvent("agent.action.succeeded", {
+    record_to("world:vale", [NewEvent("agent.action.succeeded", {
         "agentId": "cy", "tick": 4, "action": {"type": "move", "dx": 1, "dy": 0}, "reason": None,
         "effects": {"x": cy["x"] + 5, "y": cy["y"], "energy": cy["energy"]}})])
     tick_region(region_id="vale", now=at(region, 4))
@@ -90,7 +77,7 @@ def test_an_impossible_move_and_the_replay_divergence_it_causes(region):
 
 def test_an_override_flood(region):
     for tick in range(4, 10):
-        append("agent:dee", [NewEvent("player.override.submitted", {
+        record_to("agent:dee", [NewEvent("player.override.submitted", {
             "agentId": "dee", "region": "vale", "action": {"type": "rest"}, "reason": "again",
             "appliesAtTick": tick}, {"actor": "player:mallory"})])
     follow()
@@ -101,30 +88,36 @@ def test_an_override_flood(region):
 def test_missed_ticks_after_downtime(region):
     tick_region(region_id="vale", now=at(region, 20), max_catchup=2)
     follow()
-    missed = Flag.objects.filter(kind="missed_ticks")
-    assert [(f.subject, f.details.get("fromTick"), f.details.get("toTick")) for f in missed][0] == ("world:vale", 4, 18)
+    missed = Flag.objects.filter(kind="missed_ticks").order_by("raised_at", "details")
+    # Ticks 4..18 were skipped; tick 19, simulated with 20 at epoch + 20 intervals, ran a whole
+    # interval late: caught up.
+    assert sorted((f.subject, json.dumps(f.details, sort_keys=True)) for f in missed) == sorted([
+        ("world:vale", json.dumps({"fromTick": 4, "toTick": 18, "skipped": True}, sort_keys=True)),
+        ("world:vale", json.dumps({"tick": 19, "latenessMs": 2000, "caughtUp": True}, sort_keys=True)),
+    ])
 
 
 def test_one_token_from_two_sessions_at_once():
     now = timezone.now()
-    note_token_use(session_id="tab-one", checkpoint_id="c1", token_issued_at="t", stream_id="world:vale", now=now)
-    note_token_use(session_id="tab-one", checkpoint_id="c1", token_issued_at="t", stream_id="world:vale", now=now)
+    use = dict(checkpoint_id="c1", token_issued_at="t", stream_id="world:vale")
+    note_token_use(client=Client("tab-one", "10.0.0.1"), now=now, **use)
+    note_token_use(client=Client("tab-one", "10.0.0.1"), now=now, **use)
     assert flags() == []
-    note_token_use(session_id="tab-two", checkpoint_id="c1", token_issued_at="t", stream_id="world:vale",
-                   now=now + timedelta(seconds=5))
-    assert flags() == [("token_shared", "session:tab-two")]
-    assert ClientSession.objects.get(id="tab-two").suspect is True
-    assert ClientSession.objects.get(id="tab-one").suspect is False
+    note_token_use(client=Client("tab-two", "10.0.0.2"), now=now + timedelta(seconds=5), **use)
+    assert flags() == [("token_shared", f"session:{session_ref('tab-two')}")]
+    assert ClientSession.objects.get(id=session_ref("tab-two")).suspect is True
+    assert not ClientSession.objects.filter(id=session_ref("tab-one")).exists()
 
 
 def test_a_token_ahead_of_the_head():
-    note_token_ahead(session_id="tab-three", stream_id="world:vale", position=99, head=12)
-    assert flags() == [("token_ahead_of_head", "session:tab-three")]
-    assert ClientSession.objects.get(id="tab-three").suspect is True
+    note_token_ahead(client=Client("tab-three", "10.0.0.3"), stream_id="world:vale", position=99, head=12)
+    assert flags() == [("token_ahead_of_head", f"session:{session_ref('tab-three')}")]
+    assert ClientSession.objects.get(id=session_ref("tab-three")).suspect is True
+
 
 
 def test_flags_are_events_and_a_flagged_agent_is_suspect_while_others_tick_on(region):
-    raw_insert("agent:ada", position=stream_version("agent:ada") + 1, prev_hash="0" * 64)
+    forge_event("agent:ada", position=stream_version("agent:ada") + 1, prev_hash="0" * 64)
     follow()
     raised = [e for e in read_stream("verification:flags") if e.type == "verification.flag.raised"]
     assert [(e.data["kind"], e.data["subject"]) for e in raised] == [("chain_break", "agent:ada")]
@@ -142,7 +135,7 @@ def test_flags_are_events_and_a_flagged_agent_is_suspect_while_others_tick_on(re
 
 
 def test_the_follower_resumes_and_never_reports_twice(region):
-    raw_insert("agent:ada", position=stream_version("agent:ada") + 1, prev_hash="0" * 64)
+    forge_event("agent:ada", position=stream_version("agent:ada") + 1, prev_hash="0" * 64)
     first = follow()
     second = follow()
     assert first.flags == 1 and second.flags == 0

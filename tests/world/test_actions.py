@@ -10,7 +10,7 @@ def details_of(action) -> dict:
 
 
 def test_action_types_are_the_vocabulary():
-    assert ACTION_TYPES == ("build", "eat", "gather", "give", "idle", "move", "rest", "say")
+    assert ACTION_TYPES == ("build", "eat", "gather", "give", "idle", "move", "rest", "say", "use")
 
 
 @pytest.mark.parametrize(
@@ -47,8 +47,8 @@ def test_validation_returns_a_new_dict():
         ("move", {"action": "must be an object with a 'type'"}),
         (None, {"action": "must be an object with a 'type'"}),
         ({}, {"type": "required"}),
-        ({"type": "fly"}, {"type": "must be one of build, eat, gather, give, idle, move, rest, say"}),
-        ({"type": 3}, {"type": "must be one of build, eat, gather, give, idle, move, rest, say"}),
+        ({"type": "fly"}, {"type": "must be one of build, eat, gather, give, idle, move, rest, say, use"}),
+        ({"type": 3}, {"type": "must be one of build, eat, gather, give, idle, move, rest, say, use"}),
         ({"type": "move", "dx": 1}, {"dy": "required"}),
         ({"type": "move", "dx": 2, "dy": 0}, {"dx": "must be an integer in -1..1"}),
         ({"type": "move", "dx": True, "dy": 0}, {"dx": "must be an integer in -1..1"}),

@@ -315,3 +315,19 @@ def test_evaluate_does_not_touch_its_inputs():
     before = canonical_json([state, decisions])
     evaluate_tick(state, decisions, tick=1, seed=1)
     assert canonical_json([state, decisions]) == before
+
+
+def test_from_rules_version_2_an_agent_owns_at_most_three_structures():
+    from selfplay.world.rules import MAX_STRUCTURES_PER_AGENT
+
+    state = world(agents={"ada": {"x": 0, "y": 3, "inventory": {"wood": 20}}})
+    for x in range(MAX_STRUCTURES_PER_AGENT):
+        state["structures"][f"{x + 1},0"] = {"type": "campfire", "owner": "ada", "tick": 1}
+    build = {"ada": {"type": "build", "structure": "campfire"}}
+    assert state["rulesVersion"] >= 2
+    [(kind, data)] = evaluate_tick(state, build, tick=5, seed=1)
+    assert (kind, data["reason"]) == ("agent.action.failed", "structure_limit")
+    # A world created under version 1 keeps the rule it was played with: replays stay exact.
+    state["rulesVersion"] = 1
+    [(kind, _)] = evaluate_tick(state, build, tick=5, seed=1)
+    assert kind == "agent.action.succeeded"

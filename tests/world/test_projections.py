@@ -48,6 +48,12 @@ def history() -> list[dict]:
         }),
         {"type": "world.tick.completed", "data": {"tick": 1, "checksum": "x", "agents": 3, "durationMs": 4}},
         {"type": "agent.paused", "data": {"agentId": "bob"}},
+        # The decisions of tick 2, from the agents' own streams: ada's brain, an override for cyd.
+        {"type": "agent.action.submitted", "streamId": "agent:ada",
+         "data": {"tick": 2, "region": "test", "action": {"type": "give"}, "source": "brain"}},
+        {"type": "agent.action.submitted", "streamId": "agent:cyd",
+         "data": {"tick": 2, "region": "test", "action": {"type": "move", "dx": 1, "dy": 0},
+                  "source": "override", "reason": "come east"}},
         outcome_event("ada", {"type": "give", "to": "cyd", "resource": "berries", "amount": 1}, {
             "inventory": {"berries": -1}, "score": 1,
             "transfer": {"to": "cyd", "resource": "berries", "amount": 1}, "energy": 76,
@@ -84,13 +90,15 @@ def test_agents_projection_after_history():
         "ada": {"region": "test", "owner": "olive", "status": "active", "brain": "forager", "name": "Ada",
                 "lastTick": 2, "energy": 76, "score": 2,
                 "lastAction": {"action": {"type": "give", "to": "cyd", "resource": "berries", "amount": 1},
-                               "reason": None}},
+                               "reason": None, "source": "brain", "overrideReason": None}},
         "bob": {"region": "test", "owner": "olive", "status": "paused", "brain": "forager", "name": "Bob",
                 "lastTick": 1, "energy": 79, "score": 0,
-                "lastAction": {"action": {"type": "move", "dx": 1, "dy": 0}, "reason": "occupied"}},
+                "lastAction": {"action": {"type": "move", "dx": 1, "dy": 0}, "reason": "occupied",
+                               "source": None, "overrideReason": None}},
         "cyd": {"region": "test", "owner": "olive", "status": "active", "brain": "forager", "name": "Cyd",
                 "lastTick": 2, "energy": 71, "score": 3,
-                "lastAction": {"action": {"type": "move", "dx": 1, "dy": 0}, "reason": None}},
+                "lastAction": {"action": {"type": "move", "dx": 1, "dy": 0}, "reason": None,
+                               "source": "override", "overrideReason": "come east"}},
     }}
 
 

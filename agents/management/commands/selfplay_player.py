@@ -1,13 +1,15 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
+from agents.auth import issue_player_token
 from agents.models import Agent
+from agents.services import configure_agent
 
 
 class Command(BaseCommand):
-    help = ("Create or update a player, give it agents, and print its API token alone on the last line.")
+    help = ("Create or update a player, give it agents, and print a new API token alone on the last line "
+            "(tokens are stored hashed, so each run makes a new one; earlier ones stay valid until revoked).")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -33,10 +35,10 @@ class Command(BaseCommand):
         missing = sorted(set(agents) - set(Agent.objects.filter(id__in=agents).values_list("id", flat=True)))
         if missing:
             raise CommandError(f"no such agent(s): {', '.join(missing)}")
-        if agents:
-            Agent.objects.filter(id__in=agents).update(owner=user)
+        for agent_id in sorted(set(agents)):
+            configure_agent(agent_id=agent_id, actor="system", owner=user)
         owned = list(Agent.objects.filter(owner=user).values_list("id", flat=True))
-        token, _ = Token.objects.get_or_create(user=user)
+        token = issue_player_token(user)
         self.stdout.write(f"{'created' if created else 'updated'} player {username}; "
                           f"owns {', '.join(owned) or 'no agents'}")
-        self.stdout.write(token.key)
+        self.stdout.write(token)

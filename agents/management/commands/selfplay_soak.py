@@ -12,8 +12,6 @@ from django.db import connection
 from agents.models import Region
 from agents.services import NewAgent, create_region, spawn_agents, tick_region
 
-BRAINS = ["builder", "forager", "trader", "wanderer"]
-
 
 def rss_mib() -> float:
     with open("/proc/self/statm") as statm:
@@ -22,6 +20,11 @@ def rss_mib() -> float:
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# The soak compares its pace over its first and its last this many ticks: a tick's cost should
+# depend on its agents, not on how long the log already is.
+PACE_WINDOW = 2000
 
 
 class Command(BaseCommand):
@@ -45,19 +48,26 @@ class Command(BaseCommand):
         side = max(32, int((agents * 12) ** 0.5))
         created = create_region(region_id=region, seed=seed, epoch=Region._meta.get_field("epoch")
                                 .to_python("2026-01-01T00:00:00Z"), width=side, height=side)
+        brains = sorted(settings.SELFPLAY_BRAINS)
         spawn_agents(region_id=region, rng_seed=seed, agents=[
-            NewAgent(id=f"a{i}", name=f"Agent {i}", brain=BRAINS[i % len(BRAINS)]) for i in range(agents)])
+            NewAgent(id=f"a{i}", name=f"Agent {i}", brain=brains[i % len(brains)]) for i in range(agents)])
         self.stdout.write(f"soak: region {region} {side}x{side}, {agents} agents, {ticks} ticks "
                           f"({ticks * created.tick_seconds / 3600:.1f} h of world time)")
         started = last_report = time.perf_counter()
         events = events_since = 0
+        window = min(PACE_WINDOW, ticks // 2) or 1
+        window_started = {1: started}
         for tick in range(1, ticks + 1):
+            if tick in (1, ticks - window + 1):
+                window_started[tick] = time.perf_counter()
             now = created.epoch + timedelta(seconds=tick * created.tick_seconds)
             report = tick_region(region_id=region, now=now)
             if report.ticks != [tick]:
                 raise CommandError(f"tick {tick}: expected exactly that tick, got {report}")
             events += report.events
             events_since += report.events
+            if tick == window:
+                first_window = time.perf_counter() - window_started[1]
             if tick % every == 0 or tick == ticks:
                 elapsed = time.perf_counter() - last_report
                 self.stdout.write(
@@ -66,14 +76,31 @@ class Command(BaseCommand):
                 self.stdout.flush()
                 last_report, events_since = time.perf_counter(), 0
         duration = time.perf_counter() - started
+        last_window = time.perf_counter() - window_started[ticks - window + 1]
         self.stdout.write(f"simulated {ticks} ticks in {duration:.1f} s ({ticks / duration:.1f} ticks/s, "
                           f"{events / duration:,.0f} events/s), peak rss {peak_rss_mib():.0f} MiB")
+        self.stdout.write(f"pace: first {window} ticks {window / first_window:.1f} ticks/s, last {window} "
+                          f"{window / last_window:.1f} ticks/s (last/first {first_window / last_window:.2f})")
+        self.report_size()
         self.check_gaps()
         for command in ("verify_chain", "verify_replay"):
             step = time.perf_counter()
             call_command(command, "--no-progress", stdout=self.stdout, stderr=self.stderr)
             self.stdout.write(f"{command} took {time.perf_counter() - step:.1f} s")
         self.stdout.write(f"soak passed in {time.perf_counter() - started:.1f} s, peak rss {peak_rss_mib():.0f} MiB")
+
+    def report_size(self):
+        """Print the database's size per event: the log, its indexes, projections and checkpoints."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM events_event")
+            count = cursor.fetchone()[0]
+            if connection.vendor == "sqlite":  # the pages this connection sees, the WAL's included
+                cursor.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            else:
+                cursor.execute("SELECT pg_database_size(current_database())")
+            size = cursor.fetchone()[0]
+        self.stdout.write(f"storage: {size / 2**20:,.1f} MiB for {count:,} events, {size / count:.0f} bytes per event "
+                          "(events, indexes, projections and checkpoints)")
 
     def check_gaps(self):
         """Every stream's positions are exactly 1..version: count, min and max agree."""

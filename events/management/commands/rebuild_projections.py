@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from events.projection_checks import compare_with_rebuild
 from events.projections import UnknownProjection, get_spec, rebuild_and_replace, registry
 from events.selectors import head_global_position
-from events.verification import compare_with_rebuild
 
 
 class Command(BaseCommand):

@@ -21,4 +21,5 @@ class Command(BaseCommand):
         if report.broken:
             self.stderr.write(f"chain broken: {report.broken}")
             raise SystemExit(1)
-        self.stdout.write(f"ok: {report.streams} streams, {report.events} events, every chain intact")
+        self.stdout.write(f"ok: {report.streams} streams, {report.events} events, every chain intact "
+                          f"({report.anchors} signed anchors hold)")

@@ -1,0 +1,1 @@
+"""`make chaos`: fault experiments on the real processes (python -m tests.chaos)."""

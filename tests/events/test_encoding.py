@@ -1,0 +1,62 @@
+"""The fast paths of the store's encoding agree with their plain definitions, for any input."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events.hashing import envelope_json
+from events.selectors import _loads
+from selfplay.canonical import INT_RANGE, canonical_json, storable
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(event_id=st.text(), stream_id=st.text(), type_=st.text(), position=st.integers(min_value=1),
+       data=st.dictionaries(st.text(), json_values, max_size=4),
+       metadata=st.dictionaries(st.text(), json_values, max_size=3))
+def test_the_envelope_is_the_canonical_json_of_its_fields(event_id, stream_id, type_, position, data, metadata):
+    envelope = envelope_json(event_id=event_id, stream_id=stream_id, position=position, type=type_,
+                             data_json=canonical_json(data), metadata_json=canonical_json(metadata))
+    assert envelope == canonical_json({"id": event_id, "streamId": stream_id, "position": position,
+                                       "type": type_, "data": data, "metadata": metadata})
+
+
+def _plainly_storable(value) -> bool:
+    """The definition: UTF-8 text, no NUL anywhere, integers within 64 bits."""
+    def ok(v):
+        if isinstance(v, bool) or v is None or isinstance(v, float):
+            return True
+        if isinstance(v, int):
+            return v in INT_RANGE
+        if isinstance(v, str):
+            return "\x00" not in v and not any(0xD800 <= ord(c) <= 0xDFFF for c in v)
+        if isinstance(v, list):
+            return all(ok(item) for item in v)
+        return all(ok(k) and ok(item) for k, item in v.items())
+    return ok(value)
+
+
+@given(json_values)
+def test_storable_matches_its_definition(value):
+    assert storable(value) == _plainly_storable(value)
+    assert storable(value, canonical_json(value)) == _plainly_storable(value)
+
+
+def test_integers_at_the_edges_of_64_bits():
+    assert storable({"n": [2**63 - 1, -(2**63)]}) and storable({"n": "1" * 40})
+    assert not storable({"n": 2**63}) and not storable([{"n": -(2**63) - 1}])
+    assert json.loads(canonical_json({"n": 2**63 - 1})) == {"n": 2**63 - 1}
+
+
+@given(json_values)
+def test_the_reader_gives_back_exactly_what_was_stored(value):
+    if storable(value):
+        text = canonical_json(value)
+        assert canonical_json(_loads(text)) == text  # floats, -0.0 and 64-bit integers included
