@@ -121,8 +121,8 @@ def test_the_chart_draws_the_agents_whole_life_with_labelled_axes(tab: Tab, live
     page.wait_for_function("window.selfplay.worldPositions().length > 0")  # the checkpoint may be the head
     start = page.evaluate("window.selfplay.worldPositions()[0]")
     assert start > 1
-    chart = page.evaluate("window.selfplay.chart()")
-    shown_tick = page.evaluate("window.selfplay.snapshot().world.tick")
+    # One read of both: a tick that completes between two reads would be in one and not the other.
+    chart, shown_tick = page.evaluate("[window.selfplay.chart(), window.selfplay.snapshot().world.tick]")
     server = server_chart(live_world, OWNED, shown_tick)
     drawn = {t: (energy, inventory) for t, energy, inventory in chart["points"] if t <= shown_tick}
     # A point at every tick the agent did something (a paused agent's ticks hold its last values),
