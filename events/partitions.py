@@ -46,8 +46,15 @@ def partitioned() -> bool:
 
 def partitions() -> list[Partition]:
     """Return the log's partitions in position order ([] where the log is one table)."""
-    if not partitioned():
-        return []
+    return _read_partitions() if partitioned() else []
+
+
+def empty_above(found: list[Partition], head: int) -> int:
+    """Return how many of the partitions `found` lie wholly above global position `head`."""
+    return sum(1 for p in found if p.first > head)
+
+
+def _read_partitions() -> list[Partition]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint, "
@@ -85,14 +92,14 @@ def ensure(*, ahead: int | None = None, size: int | None = None) -> list[str]:
             # the next call (beat's, the next append's) tries again.
             cursor.execute("SET LOCAL lock_timeout = '5s'")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENSURE_LOCK_KEY])
-            existing = partitions()
+            existing = _read_partitions()
             head = head_or_reserved()
-            end = existing[-1].end if existing else 1
-            empty_above = sum(1 for p in existing if p.first > head)
-            while empty_above < ahead:
-                first = max(end, 1)
+            first = existing[-1].end if existing else 1
+            missing = ahead - empty_above(existing, head)
+            while missing > 0:
                 made.append(_make(cursor, first, first + size))
-                end, empty_above = first + size, empty_above + (first > head)
+                missing -= first > head
+                first += size
     _forget_layout()
     return made
 
@@ -111,8 +118,8 @@ def _make(cursor, first: int, end: int) -> str:
     return name
 
 
-# What this process knows of the layout: the first positions of the partitions, and their end.
-_layout: tuple[list[int], int] | None = None
+# What this process knows of the layout: its partitions as last read (None: read them again).
+_layout: list[Partition] | None = None
 
 
 def _forget_layout() -> None:
@@ -125,14 +132,11 @@ def needs_more_after(last_position: int) -> bool:
     above it (cheap: the layout is read once per process and after each ensure)."""
     global _layout
     if _layout is None:
-        known = partitions()
-        _layout = ([p.first for p in known], known[-1].end if known else 1)
-    firsts, _ = _layout
-    return sum(1 for first in firsts if first > last_position) < settings.SELFPLAY_EVENT_PARTITIONS_AHEAD
+        _layout = partitions()
+    return empty_above(_layout, last_position) < settings.SELFPLAY_EVENT_PARTITIONS_AHEAD
 
 
 def summary(head: int) -> dict:
     """Return how the log is kept, for the operator's status: partitions and how many lie ahead."""
     found = partitions()
-    return {"partitioned": bool(found), "count": len(found),
-            "emptyAhead": sum(1 for p in found if p.first > head)}
+    return {"partitioned": bool(found), "count": len(found), "emptyAhead": empty_above(found, head)}

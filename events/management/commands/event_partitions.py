@@ -36,7 +36,7 @@ class Command(BaseCommand):
             rows = "-" if p.rows < 0 else f"{p.rows:,}"
             marker = "  <- head" if p.first <= head < p.end else ""
             self.stdout.write(f"{p.name:<28} {p.first:>13,}..{p.end - 1:<13,} {rows:>12} {_size(p.bytes):>10}{marker}")
-        ahead = sum(1 for p in found if p.first > head)
+        ahead = partitions.empty_above(found, head)
         self.stdout.write(f"{len(found)} partitions, {_size(sum(p.bytes for p in found))}; head at {head:,}, "
                           f"{ahead} empty partition(s) ahead")
         if ahead == 0:
