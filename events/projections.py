@@ -89,11 +89,12 @@ def lock_projection_keys(events: Iterable[RecordedEvent]) -> None:
 
     Called before the events take their global positions (events.raw), so two appends that
     touch one key fold into it in the order of their positions, and neither loses the other's
-    fold (a row is read, folded and written back). A no-op under SQLite's single writer.
+    fold (a row is read, folded and written back). On PostgreSQL a missing row is locked as a
+    placeholder at global position 0, which `project()` then overwrites. A no-op under SQLite's
+    single writer.
     """
-    names = [f"{name}\x1f{key}" for name, key in route(events)]
     with connection.cursor() as cursor:
-        backends.current().lock_names(cursor, names)
+        backends.current().lock_projections(cursor, route(events))
 
 
 def project(
@@ -125,7 +126,17 @@ def project(
     known_rows = {k for k, (_, position) in current.items() if position > 0}
     known_rows |= _existing_rows([k for k in new_states if k in known_states])
     save_states({k: (state, positions[k]) for k, state in new_states.items()}, existing=known_rows, now=now)
+    _drop_placeholders([k for k in groups if k not in new_states and k not in known_rows])
     return new_states
+
+
+def _drop_placeholders(keys: list[tuple[str, str]]) -> None:
+    """Delete the lock placeholders (rows at position 0) of keys that nothing was folded into.
+
+    Every key locked before an append is folded into by its events, so this is a guard: a
+    placeholder must never commit (it holds no state)."""
+    for name, key in keys:
+        Projection.objects.filter(name=name, key=key, global_position=0).delete()
 
 
 class _StateCache:
@@ -190,8 +201,9 @@ def load_states(keys: Iterable[tuple[str, str]], *, shared: bool = False) -> dic
         missing: list[str] = []
         heads: dict[str, tuple[int, str]] = {}
         for chunk in _chunks(sorted(set(names_keys))):
-            for key, position, digest in Projection.objects.filter(name=name, key__in=chunk).values_list(
-                    "key", "global_position", "checksum"):
+            # Position 0 is a lock placeholder of this very transaction (lock_projection_keys): no state.
+            for key, position, digest in Projection.objects.filter(
+                    name=name, key__in=chunk, global_position__gt=0).values_list("key", "global_position", "checksum"):
                 heads[key] = (position, digest)
                 cached = _state_cache.get((name, key), digest)
                 if cached is not None:
@@ -237,9 +249,12 @@ def save_states(states: dict[tuple[str, str], tuple[dict, int]], *,
         inserts = [(name, key, text, position, digest, now)
                    for (name, key), (text, position, digest) in rows.items() if (name, key) not in existing]
         if inserts:
+            # A new key's row may be this transaction's lock placeholder: replace it.
             cursor.executemany(
                 "INSERT INTO events_projection (name, key, state, global_position, checksum, updated_at) "
-                f"VALUES (%s, %s, %s{cast}, %s, %s, %s)", inserts)
+                f"VALUES (%s, %s, %s{cast}, %s, %s, %s) ON CONFLICT (name, key) DO UPDATE SET "
+                "state = excluded.state, global_position = excluded.global_position, "
+                "checksum = excluded.checksum, updated_at = excluded.updated_at", inserts)
 
 
 def _existing_rows(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -82,8 +82,7 @@ def append_batch(
     caller, so none can be a retry and the idempotency lookup is skipped (the unique index
     still refuses a duplicate). `before_positions(events)` runs once the streams are locked and
     just before global positions are taken, with the new events numbered 0, unless the append
-    runs alone (SQLite's one writer; a large append on PostgreSQL): events.services locks the
-    projection keys they touch there.
+    runs alone (SQLite's one writer): events.services locks the projection keys they touch there.
     """
     now = now or timezone.now()
     prepared = [
@@ -200,7 +199,10 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
                      before_positions: Callable[[list[RecordedEvent]], None] | None) -> list[RecordedEvent]:
     cursor = connection.cursor()
     backend = backends.current()
-    alone = backend.lock_streams(cursor, {stream_id for stream_id, _, _ in prepared})
+    # Only streams that get events: a lock of a new stream is a placeholder row that the append
+    # must then fill (an empty item only checks its expected version).
+    locked = {stream_id for stream_id, events, _ in prepared if events}
+    alone = backend.lock_streams(cursor, locked)
     explicit_ids = [] if fresh_ids else [e.id for _, events, _ in prepared for e in events if e.explicit_id]
     existing = _load_existing(cursor, explicit_ids) if explicit_ids else {}
     heads = _load_heads(cursor, {stream_id for stream_id, _, _ in prepared})
@@ -237,6 +239,8 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
             created[stream_id] = None
         if events:
             heads[stream_id] = (position, head_hash)
+    if locked - heads.keys():  # pragma: no cover - a placeholder head must never commit
+        raise RuntimeError(f"streams locked but neither found nor appended to: {sorted(locked - heads.keys())}")
     if not rows:
         return recorded
 
@@ -253,8 +257,11 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
             recorded[i] = RecordedEvent(e.id, row[2], row[3], row[0], e.type, e.data, e.metadata, now, row[8], row[9])
 
     if created:
+        # A new stream's row may be this transaction's lock placeholder (lock_streams): replace it.
         cursor.executemany(
-            "INSERT INTO events_stream (id, kind, version, head_hash, created_at) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO events_stream (id, kind, version, head_hash, created_at) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET version = excluded.version, head_hash = excluded.head_hash, "
+            "created_at = excluded.created_at",
             [(s, stream_kind(s), *heads[s], recorded_at_db) for s in created],
         )
     touched = {r[2] for r in rows} - created.keys()
@@ -276,7 +283,8 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
 
 def _load_heads(cursor, stream_ids: set[str]) -> dict[str, tuple[int, str]]:
     sql, params = backends.current().values_table(sorted(stream_ids))
-    cursor.execute(f"SELECT id, version, head_hash FROM events_stream WHERE id IN ({sql})", params)
+    # Version 0 is a lock placeholder of this very transaction (lock_streams): no stream yet.
+    cursor.execute(f"SELECT id, version, head_hash FROM events_stream WHERE id IN ({sql}) AND version > 0", params)
     return {stream_id: (version, head_hash) for stream_id, version, head_hash in cursor.fetchall()}
 
 

@@ -24,9 +24,10 @@ class StoreBackend:
         Return True when it now runs alone (no other append can interleave at all)."""
         raise NotImplementedError("subclasses must implement lock_streams()")
 
-    def lock_names(self, cursor, names: Iterable[str]) -> None:
-        """Serialise this transaction with every other holder of these names (projection keys)."""
-        raise NotImplementedError("subclasses must implement lock_names()")
+    def lock_projections(self, cursor, keys: Iterable[tuple[str, str]]) -> None:
+        """Serialise this transaction with every other append that folds into these (projection,
+        key) rows, until it ends."""
+        raise NotImplementedError("subclasses must implement lock_projections()")
 
     def reserve_global_positions(self, cursor, count: int) -> int:
         """Take `count` consecutive global positions for this transaction; return the first."""

@@ -3,9 +3,10 @@
 How it holds (docs/parallel-appends.md has the argument in full; the SQL functions are in
 migration 0006):
 
-- Writers of one stream queue on a transaction-level advisory lock of that stream, so positions,
-  expected versions and the hash chain stay exact. Projection keys are locked the same way.
-  An append to more than 64 streams runs alone instead (the lock table is finite).
+- Writers of one stream queue on the lock of its head row (a placeholder row while the stream
+  is new), so positions, expected versions and the hash chain stay exact; projection rows are
+  locked the same way. Row locks live in the rows, not the lock table: a tick of thousands of
+  agents locks them all and ticks of other regions run beside it (migration 0008).
 - Global positions are reserved in a short critical section as max(committed, in flight) + 1,
   and each reservation is marked with advisory locks held until its transaction ends.
 - `read_all` reads only below the horizon: the lowest position still in flight. An event that
@@ -27,12 +28,9 @@ from django.db import transaction
 from .. import partitions
 from .base import StoreBackend
 
-# Advisory lock keys: the writers' gate (any constant works; it names "the event store's writers"
-# among advisory locks) and the namespace of projection keys. Migration 0006 holds the others.
+# The writers' gate, an advisory lock key (any constant works; it names "the event store's
+# writers" among advisory locks). Migrations 0006 and 0008 hold the others.
 ADVISORY_LOCK_KEY = 0x5E1F_91A7
-NAMES_NAMESPACE = 0x5E1F_0002
-# Beyond this many streams an append takes the writers' gate exclusively (migration 0006).
-STREAMS_BEFORE_RUNNING_ALONE = 64
 
 _pinned_horizon: ContextVar[int | None] = ContextVar("selfplay_pinned_read_horizon", default=None)
 
@@ -46,14 +44,15 @@ class PostgresBackend(StoreBackend):
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
 
     def lock_streams(self, cursor, stream_ids) -> bool:
-        stream_ids = sorted(set(stream_ids))
-        cursor.execute("SELECT events_lock_streams(%s::text[])", [stream_ids])
-        return len(stream_ids) > STREAMS_BEFORE_RUNNING_ALONE
+        # Sorted: every append locks rows in one order, so none waits on another in a cycle.
+        cursor.execute("SELECT events_lock_streams(%s::text[])", [sorted(set(stream_ids))])
+        return False
 
-    def lock_names(self, cursor, names) -> None:
-        names = sorted(set(names))
-        if names:
-            cursor.execute("SELECT events_lock_names(%s, %s::text[])", [NAMES_NAMESPACE, names])
+    def lock_projections(self, cursor, keys) -> None:
+        keys = sorted(set(keys))
+        if keys:
+            cursor.execute("SELECT events_lock_projections(%s::text[], %s::text[])",
+                           [[name for name, _ in keys], [key for _, key in keys]])
 
     def reserve_global_positions(self, cursor, count: int) -> int:
         cursor.execute("SELECT events_reserve_global_positions(%s)", [count])

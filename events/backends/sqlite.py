@@ -17,8 +17,8 @@ class SQLiteBackend(StoreBackend):
         self.lock_writers(cursor)  # the database write lock covers every stream
         return True
 
-    def lock_names(self, cursor, names) -> None:
-        pass
+    def lock_projections(self, cursor, keys) -> None:
+        pass  # the database write lock, taken by lock_streams(), covers them
 
     def reserve_global_positions(self, cursor, count: int) -> int:
         # Under the write lock, max + 1 is taken by no one else and commits in order.

@@ -94,7 +94,7 @@ def run() -> list[Result]:
         totals[workers][0] += seconds
         totals[workers][1] += ticks
         print(f"regions: {workers} worker(s): {ticks} ticks in {seconds:.2f} s = {ticks / seconds:.2f} ticks/s, "
-              f"{lock_wait:.2f} s waiting for the store's write lock (load average {os.getloadavg()[0]:.2f})",
+              f"{lock_wait:.2f} s waiting for the store's locks (load average {os.getloadavg()[0]:.2f})",
               flush=True)
     ours = totals[2][1] / totals[2][0]
     baseline = totals[1][1] / totals[1][0]

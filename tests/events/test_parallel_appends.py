@@ -21,6 +21,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from events.exceptions import StoreUnavailable
 from events.selectors import readable_global_position
 from events.store import ANY, NewEvent, head_global_position, read_all, record
 from tests.support.databases import REPO, fresh_database, process_env
@@ -124,15 +125,16 @@ def test_a_tailing_reader_sees_every_event_exactly_once_while_four_processes_rec
 class _InFlight:
     """An append in another thread's transaction, held open until `finish()` commits or rolls it back."""
 
-    def __init__(self, stream_id: str) -> None:
-        self.stream_id, self.recorded, self.rollback = stream_id, [], False
+    def __init__(self, *stream_ids: str, event: NewEvent | None = None) -> None:
+        self.stream_ids, self.recorded, self.rollback = stream_ids, [], False
+        self.event = event or NewEvent("test.appended", {"n": 1})
         self._reserved, self._release = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run)
 
     def _run(self) -> None:
         try:
             with transaction.atomic():
-                self.recorded.extend(record([(self.stream_id, [NewEvent("test.appended", {"n": 1})], ANY)]))
+                self.recorded.extend(record([(stream_id, [self.event], ANY) for stream_id in self.stream_ids]))
                 self._reserved.set()
                 self._release.wait(30)
                 if self.rollback:
@@ -192,28 +194,51 @@ def test_a_rolled_back_append_leaves_its_position_unused_and_the_chain_intact(pa
     assert "2 events, every chain intact" in out.getvalue()
 
 
+def _locks_held_by_others(locktype: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = %s AND pid <> pg_backend_pid() "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [locktype])
+        return cursor.fetchone()[0]
+
+
+def _record_within(seconds: float, items):
+    """Record, failing (LockNotAvailable) instead of waiting longer than `seconds` for a lock."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+        return record(items)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_an_append_to_many_streams_runs_alone_instead_of_locking_each(settings):
-    """A tick of a large region would take a lock per stream and per projection key and exhaust
-    PostgreSQL's lock table; beyond 64 streams an append takes the writers' gate exclusively."""
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite has one writer and no advisory locks")
-    settings.SELFPLAY_AFTER_RECORD = []
-    advisory = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'"
-    with transaction.atomic():
-        record([(f"agent:few-{n}", [NewEvent("test.appended", {"n": n})], ANY) for n in range(64)])
-        with connection.cursor() as cursor:
-            cursor.execute(advisory)
-            few = cursor.fetchone()[0]
-    with transaction.atomic():
-        recorded = record([(f"agent:many-{n}", [NewEvent("test.appended", {"n": n})], ANY) for n in range(65)])
-        with connection.cursor() as cursor:
-            cursor.execute(advisory)
-            many = cursor.fetchone()[0]
-    # 64 streams: the gate, 64 streams, 64 agent_stream keys, the first and last position.
-    assert few == 1 + 64 + 64 + 2
-    assert many == 1 + 2  # the gate (exclusive) and the first and last position
-    assert [e.id for e in read_all(after=recorded[0].global_position - 1)] == [e.id for e in recorded]
+def test_a_tick_sized_append_locks_rows_not_the_lock_table_and_others_go_on_beside_it(parallel_only):
+    """1,000 new streams in flight hold row locks (placeholders) and three advisory locks, not one
+    per stream: an append to other streams commits meanwhile, one to a held stream waits."""
+    held = [f"agent:big-{n}" for n in range(1000)]
+    # Each also folds into the `agents` projection of region north (an unknown agent: a no-op).
+    with _InFlight(*held, event=NewEvent("agent.paused", {"agentId": "nobody", "region": "north"})) as big:
+        assert _locks_held_by_others("advisory") == 3  # the writers' gate, shared, and its first and last position
+        beside = _record_within(10, [(f"agent:beside-{n}", [NewEvent("test.appended", {"n": n})], ANY)
+                                     for n in range(1000)])
+        with pytest.raises(StoreUnavailable, match="lock timeout"):
+            _record_within(0.5, [("agent:big-500", [NewEvent("test.appended", {"n": 2})], ANY)])
+        with pytest.raises(StoreUnavailable, match="lock timeout"):  # another stream, the same projection row
+            _record_within(0.5, [("agent:elsewhere", [NewEvent("agent.resumed", {"agentId": "nobody",
+                                                                                  "region": "north"})], ANY)])
+        big.finish()
+    assert big.recorded[0].global_position < beside[0].global_position
+    assert len(read_all(after=0, limit=5000)) == 2000
+    # The placeholders became the heads and rows they locked; none is left at version or position 0.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM events_stream WHERE version = 0")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE global_position = 0) FROM events_projection "
+                       "WHERE name = 'agent_stream'")
+        assert cursor.fetchone() == (2000, 0)
+        cursor.execute("SELECT global_position FROM events_projection WHERE name = 'agents' AND key = 'north'")
+        assert cursor.fetchone()[0] == big.recorded[-1].global_position
+    out = io.StringIO()
+    call_command("verify_chain", "--no-progress", stdout=out)
+    assert "2000 events, every chain intact" in out.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)

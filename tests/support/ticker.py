@@ -49,7 +49,8 @@ def setup(regions: list[str], agents: int) -> None:
 
 def timing_the_write_lock() -> list[float]:
     """Count the seconds this process waits for the event store's write locks: the writers' lock
-    and, where appends run in parallel, the stream locks an append takes (a one-item list)."""
+    and, where appends run in parallel, the stream and projection rows an append locks (a
+    one-item list)."""
     waited = [0.0]
     backend = type(backends.current())
 
@@ -62,7 +63,7 @@ def timing_the_write_lock() -> list[float]:
                 waited[0] += time.perf_counter() - started
         return wrapper
 
-    for name in ("lock_writers", "lock_streams"):
+    for name in ("lock_writers", "lock_streams", "lock_projections"):
         if hasattr(backend, name):
             setattr(backend, name, timed(getattr(backend, name)))
     return waited
