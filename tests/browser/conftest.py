@@ -178,6 +178,18 @@ def log_in(page: Page, username: str = PLAYER, password: str = PASSWORD) -> None
     page.wait_for_url("**/my/agents/")
 
 
+def open_live(page: Page, path: str) -> None:
+    """Open a page of the live world and wait until its connection is live."""
+    page.goto(path)
+    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+
+
+def fulfil_error(route, status: int, code: str, message: str, details: dict) -> None:
+    """Answer an intercepted API request with the error envelope of DESIGN §5."""
+    route.fulfill(status=status, content_type="application/json",
+                  body=json.dumps({"error": {"code": code, "message": message, "details": details}}))
+
+
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

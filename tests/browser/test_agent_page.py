@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from selfplay import world as world_rules
 
-from .conftest import OWNED, PLAYER, WORLD, LiveWorld, Tab, log_in, screenshot
+from .conftest import OWNED, PLAYER, WORLD, LiveWorld, Tab, log_in, open_live, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -30,8 +30,7 @@ def world_event_at(world: LiveWorld, kind: str, tick: int) -> dict:
 def test_an_override_from_the_page_is_logged_with_the_player_and_applies_at_the_next_tick(tab: Tab, live_world: LiveWorld):
     page = tab.page
     log_in(page)
-    page.goto(f"/agents/{OWNED}/")
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(page, f"/agents/{OWNED}/")
     expect(page.locator("#history li").first).to_be_visible()
     results = page.locator("#command-results li")
 
@@ -114,8 +113,7 @@ def server_chart(world: LiveWorld, agent_id: str, upto_tick: int) -> dict[int, t
 
 def test_the_chart_draws_the_agents_whole_life_with_labelled_axes(tab: Tab, live_world: LiveWorld):
     page = tab.page
-    page.goto(f"/agents/{OWNED}/")
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(page, f"/agents/{OWNED}/")
     page.wait_for_function("window.selfplay.chart().complete")
     # The page started from a checkpoint: everything before it came from the paged outcomes.
     page.wait_for_function("window.selfplay.worldPositions().length > 0")  # the checkpoint may be the head
@@ -148,8 +146,7 @@ def test_the_chart_draws_the_agents_whole_life_with_labelled_axes(tab: Tab, live
 def test_the_panel_opens_on_a_valid_action_and_failures_read_as_words_marked_as_overrides(tab: Tab, live_world: LiveWorld):
     page = tab.page
     log_in(page)
-    page.goto(f"/agents/{OWNED}/")
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(page, f"/agents/{OWNED}/")
     results = page.locator("#command-results li")
     before = len(agent_events(live_world, "player.override.submitted"))
 

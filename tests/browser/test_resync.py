@@ -11,7 +11,16 @@ from playwright.sync_api import expect
 
 from tests.e2e.processes import wait_for
 
-from .conftest import REGION, WORLD, LiveWorld, Tab, assert_every_position_once, screenshot
+from .conftest import (
+    REGION,
+    WORLD,
+    LiveWorld,
+    Tab,
+    assert_every_position_once,
+    fulfil_error,
+    open_live,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,8 +29,14 @@ POSITION_KEY = f"selfplay.stream.{WORLD}.position"
 
 
 def open_world(tab: Tab) -> None:
-    tab.page.goto(f"/world/{REGION}/")
-    expect(tab.page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(tab.page, f"/world/{REGION}/")
+
+
+def open_world_with_events(tab: Tab) -> tuple[int, int]:
+    """Open the world page live with events applied; return (its first position, the socket's generation)."""
+    open_world(tab)
+    tab.page.wait_for_function("window.selfplay.positions().length > 0")
+    return tab.page.evaluate("[window.selfplay.positions()[0], window.selfplay.client.generation]")
 
 
 def watch_requests(tab: Tab) -> list[tuple[str, dict]]:
@@ -96,8 +111,7 @@ def test_a_reload_resumes_from_the_stored_token(tab: Tab, live_world: LiveWorld)
     (origin,) = [o for o in tab.context.storage_state()["origins"] if o["origin"] == live_world.url]
     left_at = int(next(item["value"] for item in origin["localStorage"] if item["name"] == POSITION_KEY))
     wait_for(lambda: live_world.head() > left_at + 1, timeout=30, message="a tick while away")
-    page.goto(f"/world/{REGION}/")
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(page, f"/world/{REGION}/")
     assert page.evaluate("window.selfplay.client.lastSeen") == left_at
     marked = page.locator("#feed li.first-new")
     expect(marked).to_have_count(1)
@@ -118,10 +132,8 @@ def test_a_reload_resumes_from_the_stored_token(tab: Tab, live_world: LiveWorld)
 
 
 def test_without_a_checkpoint_the_socket_replays_the_stream_from_its_start(tab: Tab, live_world: LiveWorld):
-    no_checkpoint = {"error": {"code": "no_checkpoint", "message": f"Stream {WORLD} has no checkpoint yet.",
-                               "details": {"streamId": WORLD}}}
-    tab.page.route(re.compile(r"/checkpoint/latest\?"), lambda route: route.fulfill(
-        status=404, content_type="application/json", body=json.dumps(no_checkpoint)))
+    tab.page.route(re.compile(r"/checkpoint/latest\?"), lambda route: fulfil_error(
+        route, 404, "no_checkpoint", f"Stream {WORLD} has no checkpoint yet.", {"streamId": WORLD}))
     requests = watch_requests(tab)
     open_world(tab)
     paths = [path for path, _ in requests]
@@ -135,10 +147,7 @@ def test_a_socket_that_goes_silent_is_noticed_within_three_ticks_and_replaced(ta
     included: after three silent tick intervals the page asks /sync, sees the world moved on, and
     reconnects, every position still applied exactly once."""
     page = tab.page
-    open_world(tab)
-    page.wait_for_function("window.selfplay.positions().length > 0")
-    first = page.evaluate("window.selfplay.positions()[0]")
-    generation = page.evaluate("window.selfplay.client.generation")
+    first, generation = open_world_with_events(tab)
     # Deafen the live socket: it stays open, but nothing it brings reaches the page any more.
     page.evaluate("window.selfplay.client.socket.onmessage = () => {}")
     silent_at = page.evaluate("window.selfplay.client.position")
@@ -155,10 +164,7 @@ def test_a_bug_in_a_render_callback_is_reported_and_the_connection_stays_up(tab:
     """An exception thrown while the page draws events is the page's bug: it is shown and kept in
     window.selfplay.errors(), and the socket goes on delivering; only protocol problems reconnect."""
     page = tab.page
-    open_world(tab)
-    page.wait_for_function("window.selfplay.positions().length > 0")
-    first = page.evaluate("window.selfplay.positions()[0]")
-    generation = page.evaluate("window.selfplay.client.generation")
+    first, generation = open_world_with_events(tab)
     page.evaluate("""() => {
       const client = window.selfplay.client;
       const draw = client.onEvents;
@@ -192,10 +198,7 @@ def test_a_gap_in_the_stream_still_reconnects_and_resyncs(tab: Tab, live_world: 
     """A protocol problem is not a page bug: an event that skips a position closes the socket and
     the page resyncs from its last position, with nothing reported as a page error."""
     page = tab.page
-    open_world(tab)
-    page.wait_for_function("window.selfplay.positions().length > 0")
-    first = page.evaluate("window.selfplay.positions()[0]")
-    generation = page.evaluate("window.selfplay.client.generation")
+    first, generation = open_world_with_events(tab)
     page.evaluate("""() => {
       const client = window.selfplay.client;
       const position = client.position;

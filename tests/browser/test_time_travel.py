@@ -4,23 +4,17 @@ server's fold and the checksum the tick recorded; play, pause, the scrubber and 
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import OWNED, REGION, WORLD, LiveWorld, Tab, screenshot
+from .conftest import OWNED, REGION, WORLD, LiveWorld, Tab, fulfil_error, open_live, screenshot
 
 pytestmark = pytest.mark.e2e
 
 PAST = "window.selfplay.past()"
-
-
-def open_live(page: Page, path: str = f"/world/{REGION}/") -> None:
-    page.goto(path)
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
 
 
 def record_live_ticks(page: Page, count: int) -> list[dict]:
@@ -33,6 +27,13 @@ def record_live_ticks(page: Page, count: int) -> list[dict]:
 # Replaying the world stream from its start reads the whole session's log (several minutes of
 # ticks by the time these tests run), which takes longer than a checkpoint's tail on a busy machine.
 REPLAY_FROM_START_MS = 90_000
+
+
+def assert_replayed_from_start(past: dict, live_world: LiveWorld) -> None:
+    """The page rebuilt the tick from the stream's first event, to the server's fold, verified."""
+    assert past["checkpoint"] is None and past["replayed"] == past["position"]
+    assert past["state"] == live_world.world_state_at(past["position"])
+    assert past["verified"] is True
 
 
 def wait_past(page: Page, tick: int, timeout_ms: int = 30_000) -> dict:
@@ -130,20 +131,17 @@ def test_a_past_tick_rebuilt_in_the_browser_is_what_the_live_page_showed_then(ta
 def test_without_a_checkpoint_that_old_the_page_replays_the_stream_from_its_start(tab: Tab, live_world: LiveWorld):
     page = tab.page
     asked: list[str] = []
-    no_checkpoint = {"error": {"code": "no_checkpoint", "message": "none kept that old", "details": {"streamId": WORLD}}}
 
     def refuse(route):
         asked.append(route.request.url)
-        route.fulfill(status=404, content_type="application/json", body=json.dumps(no_checkpoint))
+        fulfil_error(route, 404, "no_checkpoint", "none kept that old", {"streamId": WORLD})
 
     page.route(re.compile(r"/checkpoint/at\?"), refuse)
     tick = max(2, live_world.tick() - 3)
     page.goto(f"/world/{REGION}/?tick={tick}")
     past = wait_past(page, tick, REPLAY_FROM_START_MS)
     assert asked, "the page asked for a checkpoint at the tick"
-    assert past["checkpoint"] is None and past["replayed"] == past["position"]
-    assert past["state"] == live_world.world_state_at(past["position"])
-    assert past["verified"] is True
+    assert_replayed_from_start(past, live_world)
     expect(page.locator("#tt-status")).to_contain_text("replayed from the start")
     tab.assert_no_errors()
 
@@ -165,9 +163,8 @@ def test_a_checkpoint_pruned_after_it_was_named_falls_back_to_replaying_from_the
         token = parse_qs(urlparse(route.request.url).query)["token"][0]
         if token in named and token not in refused:
             refused.add(token)
-            route.fulfill(status=400, content_type="application/json", body=json.dumps({"error": {
-                "code": "token_invalid", "message": "The token names a checkpoint that no longer exists.",
-                "details": {"reason": "unknown_checkpoint"}}}))
+            fulfil_error(route, 400, "token_invalid", "The token names a checkpoint that no longer exists.",
+                         {"reason": "unknown_checkpoint"})
         else:
             route.continue_()
 
@@ -177,9 +174,7 @@ def test_a_checkpoint_pruned_after_it_was_named_falls_back_to_replaying_from_the
     page.goto(f"/world/{REGION}/?tick={tick}")
     past = wait_past(page, tick, REPLAY_FROM_START_MS)
     assert named, "the page asked for the checkpoint at the tick"
-    assert past["checkpoint"] is None and past["replayed"] == past["position"]
-    assert past["state"] == live_world.world_state_at(past["position"])
-    assert past["verified"] is True
+    assert_replayed_from_start(past, live_world)
     tab.assert_no_errors()
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.processes import wait_for
 
-from .conftest import REGION, LiveWorld, Tab, screenshot
+from .conftest import REGION, LiveWorld, Tab, open_live, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,7 @@ def server_health(world: LiveWorld) -> dict:
 
 def test_a_stalled_world_gets_a_banner_and_the_cadence_card_says_so(tab: Tab, live_world: LiveWorld):
     page = tab.page
-    page.goto(f"/world/{REGION}/")
-    expect(page.locator("#conn")).to_have_attribute("data-phase", "live")
+    open_live(page, f"/world/{REGION}/")
     page.wait_for_function("window.selfplay.health.latest !== null")
     expect(page.locator("#world-warnings")).to_be_hidden()
 
