@@ -5,7 +5,8 @@ package records through `events.store.record`; only the store's own tests call t
 
 Rows are written with batched raw SQL inside one transaction. Writers of one stream are
 serialised (events.backends: SQLite's IMMEDIATE transactions hold the database write lock from
-BEGIN; PostgreSQL takes a transaction-level advisory lock per stream before anything is read).
+BEGIN; PostgreSQL locks each stream's head row, a placeholder row for a new stream, before
+anything is read).
 Global positions are taken last, from the backend: max + 1 under SQLite's one writer, a short
 reservation on PostgreSQL that readers stay below until it commits (docs/parallel-appends.md).
 """
