@@ -87,9 +87,10 @@ def append_batch(
     """
     now = now or timezone.now()
     prepared = [
-        (check_stream_id(stream_id), _prepare_all(events, now), _check_expected(expected))
+        (check_stream_id(stream_id), _prepare_all(events), _check_expected(expected))
         for stream_id, events, expected in items
     ]
+    _name_unnamed(prepared, now)
     _refuse_duplicate_ids(prepared)
     try:
         with transaction.atomic():
@@ -121,14 +122,17 @@ def _check_expected(expected: object) -> ExpectedVersion:
     raise ValueError(f"expected_version must be ANY, NO_STREAM, STREAM_EXISTS or an int >= 0, not {expected!r}")
 
 
-def _prepare_all(events: Sequence[NewEvent], now: datetime) -> list[_Prepared]:
+def _prepare_all(events: Sequence[NewEvent]) -> list[_Prepared]:
     if isinstance(events, NewEvent):
         raise InvalidEvent("append takes a list of NewEvent, not a single event")
-    prepared = [_prepare(event) for event in events]
-    unnamed = [p for p in prepared if not p.id]
+    return [_prepare(event) for event in events]
+
+
+def _name_unnamed(prepared, now: datetime) -> None:
+    """Give every event without an id a fresh one: one batch for the whole append."""
+    unnamed = [p for _, events, _ in prepared for p in events if not p.id]
     for p, event_id in zip(unnamed, new_event_ids(len(unnamed), now), strict=True):
         p.id = event_id
-    return prepared
 
 
 class _Seen:
@@ -172,7 +176,8 @@ def _prepare(event: NewEvent) -> _Prepared:
         metadata, metadata_json = portable(metadata, canonical_json(metadata))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidEvent(f"event {event.type} is not JSON-serialisable: {exc}") from exc
-    if not (storable(data, data_json) and storable(metadata, metadata_json)):
+    # One check of both texts (the separator keeps a digit run or an escape from spanning them).
+    if not storable((data, metadata), data_json + "," + metadata_json):
         raise InvalidEvent(f"event {event.type} holds a value that cannot be stored (NUL, an unpaired surrogate or a whole number beyond 64 bits)")
     if event.id is None:
         return _Prepared("", event.type, data, metadata, data_json, metadata_json, False)  # id given below
@@ -224,11 +229,12 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
         position = version or 0
         for e in events:
             position += 1
+            # The id, stream id and type were checked against patterns JSON never escapes.
             new_hash = chain_hash(
                 head_hash,
                 envelope_json(
                     event_id=e.id, stream_id=stream_id, position=position, type=e.type,
-                    data_json=e.data_json, metadata_json=e.metadata_json,
+                    data_json=e.data_json, metadata_json=e.metadata_json, plain=True,
                 ),
             )
             recorded.append(None)
