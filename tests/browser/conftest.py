@@ -10,7 +10,6 @@ fails the suite: these tests are never skipped.
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from agents import agent_stream
 from selfplay import world as world_rules
 from tests.e2e.processes import BIN, Processes, dedicated_redis, manage, running, wait_for
 from tests.support.databases import REPO, fresh_database, process_env
+from tests.support.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,12 +36,6 @@ PLAYER, PASSWORD, OWNED = "bob", "correct-horse-battery", "ada"
 # Short waits for things that happen within a tick or two (ticks are 1 s apart).
 SOON_MS = 15_000
 expect.set_options(timeout=SOON_MS)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -18,7 +18,8 @@ from agents.models import Region
 from events.models import Event, Stream
 from tests.e2e.processes import BIN, Process, Processes
 from tests.support.databases import REPO, process_env
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.ports import free_port
+from tests.support.redis_server import RedisServer
 
 REGION = "meadow"
 WORLD = f"world:{REGION}"

@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -226,12 +225,6 @@ def dedicated_redis(host: str = "127.0.0.1", port: int = 6379) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -20,9 +20,10 @@ from websockets.sync.client import connect as ws_connect
 
 from events.publish import stream_group
 from tests.support.databases import fresh_database, process_env
+from tests.support.ports import free_port
 from tests.support.redis_cluster import spare_redis
 
-from .processes import BIN, free_port, manage, running, wait_for
+from .processes import BIN, manage, running, wait_for
 from .test_daemon import query
 
 STREAM = "world:meadow"

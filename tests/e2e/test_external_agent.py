@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import REPO, fresh_database, process_env
+from tests.support.ports import free_port
 from tests.support.redis_server import private_redis
 
-from .processes import BIN, free_port, manage, running, wait_for
+from .processes import BIN, manage, running, wait_for
 from .test_daemon import WORLD, as_json, query
 
 AGENT = "ada"

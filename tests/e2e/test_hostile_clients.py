@@ -24,8 +24,9 @@ import redis
 from websockets.sync.client import connect as ws_connect
 
 from tests.support.databases import fresh_database, process_env
+from tests.support.ports import free_port
 
-from .processes import BIN, PrivateRedis, free_port, manage, running, wait_for
+from .processes import BIN, PrivateRedis, manage, running, wait_for
 from .test_daemon import query
 
 REGION = "meadow"

@@ -5,8 +5,8 @@ import socket
 import subprocess
 import sys
 
-from tests.e2e.processes import free_port
 from tests.support.databases import REPO
+from tests.support.ports import free_port
 
 
 def run_script(*args: str, env: dict) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import random
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,20 +12,7 @@ from pathlib import Path
 
 import redis
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+from .ports import free_port, port_is_free
 
 
 def free_ports_in(ports: range, count: int, *, with_bus: bool = False) -> list[int]:
