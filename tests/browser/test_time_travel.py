@@ -61,7 +61,7 @@ def assert_rebuilt_from_its_checkpoint(world: LiveWorld, past: dict) -> None:
 
 def test_a_past_tick_rebuilt_in_the_browser_is_what_the_live_page_showed_then(tab: Tab, browser, live_world: LiveWorld):
     live = tab.page
-    open_live(live)
+    open_live(live, f"/world/{REGION}/")
     shown = record_live_ticks(live, 3)
     for moment in shown:
         assert moment["state"]["tick"] == moment["tick"]
