@@ -1,7 +1,7 @@
 """PostgreSQL: appends to unrelated streams run in parallel; readers stay below the in-flight horizon.
 
 How it holds (docs/parallel-appends.md has the argument in full; the SQL functions are in
-migration 0006):
+migrations 0006 and 0008):
 
 - Writers of one stream queue on the lock of its head row (a placeholder row while the stream
   is new), so positions, expected versions and the hash chain stay exact; projection rows are
