@@ -15,18 +15,20 @@ GENERIC_KINDS = frozenset({"system", "verification"})
 
 
 def _agent_stream(event) -> list[str]:
-    kind, _, name = event.stream_id.partition(":")
+    kind, _, name = event["streamId"].partition(":")
     return [name] if kind == "agent" else []
 
 
 def _generic_stream(event) -> list[str]:
-    kind = event.stream_id.partition(":")[0]
-    return [event.stream_id] if kind in GENERIC_KINDS else []
+    stream_id = event["streamId"]
+    return [stream_id] if stream_id.partition(":")[0] in GENERIC_KINDS else []
 
 
 AGENT_STREAM = ProjectionSpec(
     name="agent_stream", keys=_agent_stream, initial=agent_stream.initial_state, fold=agent_stream.fold,
+    keys_by_stream=True,
 )
 STREAM = ProjectionSpec(
     name="stream", keys=_generic_stream, initial=reducers.initial_state, fold=reducers.fold,
+    keys_by_stream=True,
 )

@@ -1,7 +1,7 @@
 """The projection runner: folds recorded events into `Projection` rows.
 
 A projection is a `ProjectionSpec`: which keys an event touches, the initial state of a key, and
-a pure fold. Specs are listed by dotted path in `settings.SELFPLAY_PROJECTIONS`, so this module
+a pure fold. Both `keys` and `fold` read events in one shape, the wire-shaped `ReducerEvent`. Specs are listed by dotted path in `settings.SELFPLAY_PROJECTIONS`, so this module
 knows nothing about the game. `project()` runs inside the transaction that appended the events,
 so a projection's `global_position` always names exactly the events folded into it.
 """
@@ -22,24 +22,26 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from selfplay.canonical import canonical_text, checksum
+from selfplay.canonical import canonical_text
 from selfplay.gc_pause import paused_gc
 
 from . import backends
 from .models import Projection
-from .selectors import read_all
+from .selectors import read_all_for_folds
 from .types import RecordedEvent
 
-ReducerEvent = dict
+ReducerEvent = dict  # {type, streamId, position, globalPosition, data, metadata}: see reducer_event
 
 
 @dataclass(frozen=True)
 class ProjectionSpec:
     name: str
-    keys: Callable[[RecordedEvent], Iterable[str]]
+    keys: Callable[[ReducerEvent], Iterable[str]]
     initial: Callable[[str], dict]
     fold: Callable[[dict, list[ReducerEvent]], dict]
     types: frozenset[str] | None = None  # event types the fold reads; None means every type
+    # True when `keys` reads nothing but the event's streamId: route then asks once per stream.
+    keys_by_stream: bool = False
 
 
 class UnknownProjection(LookupError):
@@ -65,23 +67,39 @@ def reducer_event(event: RecordedEvent) -> ReducerEvent:
             "globalPosition": event.global_position, "data": event.data, "metadata": event.metadata}
 
 
-def route(events: Iterable[RecordedEvent], names: Iterable[str] | None = None):
+def route(events: Iterable[ReducerEvent], names: Iterable[str] | None = None):
     """Group events by the (projection, key) they touch, keeping log order within each group."""
     specs = [get_spec(n) for n in names] if names is not None else list(registry().values())
-    readers: dict[str, list[ProjectionSpec]] = {}  # event type -> the specs whose fold reads it
-    groups: dict[tuple[str, str], list[RecordedEvent]] = {}
+    readers: dict[str, tuple[list[ProjectionSpec], list[ProjectionSpec]]] = {}  # type -> by stream, by event
+    groups: dict[tuple[str, str], list[ReducerEvent]] = {}
+    # (type, streamId) -> the groups of the specs keyed by stream: one lookup per event for most.
+    stream_groups: dict[tuple[str, str], list[list[ReducerEvent]]] = {}
+
+    def group(name: str, key: str) -> list[ReducerEvent]:
+        found = groups.get((name, key))
+        if found is None:
+            found = groups[(name, key)] = []
+        return found
+
     for event in events:
-        applicable = readers.get(event.type)
-        if applicable is None:
-            applicable = readers[event.type] = [
-                spec for spec in specs if spec.types is None or event.type in spec.types]
-        for spec in applicable:
+        kind = event["type"]
+        by_stream, by_event = readers.get(kind) or readers.setdefault(kind, _readers_of(kind, specs))
+        targets = stream_groups.get((kind, event["streamId"]))
+        if targets is None:
+            targets = stream_groups[(kind, event["streamId"])] = [
+                group(spec.name, key) for spec in by_stream for key in spec.keys(event)]
+        for target in targets:
+            target.append(event)
+        for spec in by_event:
             for key in spec.keys(event):
-                group = groups.get((spec.name, key))
-                if group is None:
-                    group = groups[(spec.name, key)] = []
-                group.append(event)
+                group(spec.name, key).append(event)
     return groups
+
+
+def _readers_of(kind: str, specs: list[ProjectionSpec]) -> tuple[list[ProjectionSpec], list[ProjectionSpec]]:
+    """Split the specs whose fold reads events of this type into those keyed by stream and the rest."""
+    reading = [spec for spec in specs if spec.types is None or kind in spec.types]
+    return [s for s in reading if s.keys_by_stream], [s for s in reading if not s.keys_by_stream]
 
 
 def lock_projection_keys(events: Iterable[RecordedEvent]) -> None:
@@ -94,7 +112,7 @@ def lock_projection_keys(events: Iterable[RecordedEvent]) -> None:
     single writer.
     """
     with connection.cursor() as cursor:
-        backends.current().lock_projections(cursor, route(events))
+        backends.current().lock_projections(cursor, route(reducer_event(e) for e in events))
 
 
 def project(
@@ -107,7 +125,7 @@ def project(
     are skipped, so an idempotent retry of an append never folds twice. Rows are read and
     written in batches: a tick touches one `agent` key per agent.
     """
-    groups = route(events)
+    groups = route(reducer_event(e) for e in events)
     known_states = known_states or {}
     current = load_states([k for k in groups if k not in known_states], shared=True)
     new_states: dict[tuple[str, str], dict] = {}
@@ -115,10 +133,10 @@ def project(
     for (name, key), group in groups.items():
         known = known_states.get((name, key))
         if known is not None:
-            new_states[(name, key)], positions[(name, key)] = known, group[-1].global_position
+            new_states[(name, key)], positions[(name, key)] = known, group[-1]["globalPosition"]
             continue
         state, position = current[(name, key)]
-        fresh = [reducer_event(e) for e in group if e.global_position > position]
+        fresh = [e for e in group if e["globalPosition"] > position]
         if fresh:
             new_states[(name, key)] = get_spec(name).fold(state, fresh)
             positions[(name, key)] = fresh[-1]["globalPosition"]
@@ -287,7 +305,7 @@ class Rebuilt:
 
 def rebuild_in_memory(
     *, names: Iterable[str] | None = None, until: int | None = None,
-    progress: Callable[[int], None] | None = None, page: int = 5000,
+    progress: Callable[[int], None] | None = None, page: int = 10_000,
 ) -> Rebuilt:
     """Fold the whole log (up to global position `until`) from zero; write nothing."""
     names = list(names) if names is not None else list(registry())
@@ -296,18 +314,17 @@ def rebuild_in_memory(
     after = count = 0
     with paused_gc():  # the states grow for the whole run; see selfplay.gc_pause
         while True:
-            batch = read_all(after=after, limit=page)
+            batch = read_all_for_folds(after=after, limit=page)
             if until is not None:
-                batch = [e for e in batch if e.global_position <= until]
+                batch = [e for e in batch if e["globalPosition"] <= until]
             if not batch:
                 break
-            shaped = {e.global_position: reducer_event(e) for e in batch}  # once, for every projection
             for (name, key), group in route(batch, names).items():
                 spec = get_spec(name)
-                state = states.get((name, key)) or spec.initial(key)
-                states[(name, key)] = spec.fold(state, [shaped[e.global_position] for e in group])
-                positions[(name, key)] = group[-1].global_position
-            after = batch[-1].global_position
+                state = states.get((name, key))
+                states[(name, key)] = spec.fold(spec.initial(key) if state is None else state, group)
+                positions[(name, key)] = group[-1]["globalPosition"]
+            after = batch[-1]["globalPosition"]
             count += len(batch)
             if progress:
                 progress(len(batch))
@@ -329,9 +346,7 @@ def rebuild_and_replace(*, names: Iterable[str] | None = None,
     rebuilt = rebuild_in_memory(names=names, progress=progress)
     Projection.objects.filter(name__in=names).delete()
     _state_cache.clear()
-    Projection.objects.bulk_create([
-        Projection(name=name, key=key, state=state, global_position=rebuilt.positions[(name, key)],
-                   checksum=checksum(state))
-        for (name, key), state in sorted(rebuilt.states.items())
-    ])
+    # Each state encoded once, for its text and its checksum alike.
+    save_states({key: (state, rebuilt.positions[key]) for key, state in sorted(rebuilt.states.items())},
+                existing=set())
     return rebuilt

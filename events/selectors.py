@@ -104,11 +104,7 @@ def read_all(*, after: int = 0, limit: int = 1000, stream_prefix: str | None = N
     later finds an event below G (docs/parallel-appends.md).
     """
     _check_window(after, limit)
-    try:
-        horizon = backends.current().read_horizon(connection)
-    except DatabaseError as exc:
-        raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
-    bound, params = ("", []) if horizon is None else ("AND global_position < %s ", [horizon])
+    bound, params = _horizon_bound()
     if stream_prefix:
         # A range on stream_id instead of LIKE: no wildcard escaping, and the index applies.
         return _fetch(
@@ -121,6 +117,48 @@ def read_all(*, after: int = 0, limit: int = 1000, stream_prefix: str | None = N
         "ORDER BY global_position LIMIT %s",
         [after, *params, limit],
     )
+
+
+def _horizon_bound() -> tuple[str, list]:
+    """Return the SQL condition (and its parameters) that keeps a read below the read horizon."""
+    try:
+        horizon = backends.current().read_horizon(connection)
+    except DatabaseError as exc:
+        raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
+    return ("", []) if horizon is None else ("AND global_position < %s ", [horizon])
+
+
+def read_all_for_folds(*, after: int = 0, limit: int = 1000) -> list[dict]:
+    """Return what `read_all` returns, shaped as projection folds read events.
+
+    The shape is `events.projections.reducer_event`'s: type, streamId, position, globalPosition,
+    data, metadata. No fold reads ids, hashes or recorded times, so a rebuild neither reads nor
+    parses them: that and skipping the RecordedEvent in between halve the cost of its reads.
+    """
+    _check_window(after, limit)
+    bound, params = _horizon_bound()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT type, stream_id, position, global_position, data, metadata FROM events_event "
+                f"WHERE global_position > %s {bound}ORDER BY global_position LIMIT %s", [after, *params, limit])
+            rows = cursor.fetchall()
+    except DatabaseError as exc:
+        raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
+    # Stored text goes straight to orjson; a driver that decodes JSON itself (psycopg) or a text
+    # orjson refuses takes the careful path.
+    loads = orjson.loads if rows and isinstance(rows[0][4], str) else _loads
+    with paused_gc():
+        try:
+            return _shape_for_folds(rows, loads)
+        except (orjson.JSONDecodeError, TypeError):
+            return _shape_for_folds(rows, _loads)
+
+
+def _shape_for_folds(rows, loads) -> list[dict]:
+    return [{"type": type_, "streamId": stream_id, "position": position, "globalPosition": global_position,
+             "data": loads(data), "metadata": loads(metadata)}
+            for type_, stream_id, position, global_position, data, metadata in rows]
 
 
 def stream_version(stream_id: str) -> int:

@@ -4,8 +4,8 @@ from events.projections import ProjectionSpec
 
 
 def _keys(event) -> list[str]:
-    if event.stream_id == "verification:playerhood" and isinstance(event.data.get("region"), str):
-        return [event.data["region"]]
+    if event["streamId"] == "verification:playerhood" and isinstance(event["data"].get("region"), str):
+        return [event["data"]["region"]]
     return []
 
 

@@ -12,7 +12,7 @@ from agents.models import Region
 from agents.services import NewAgent, create_region, spawn_agents
 from checkpoints.services import CHECKPOINT_STREAM, CREATED
 from events.models import Event, Projection
-from events.projections import registry
+from events.projections import reducer_event, registry
 from events.store import read_all, read_stream
 
 
@@ -69,7 +69,7 @@ def projection_keys() -> set[tuple[str, str]]:
         for event in batch:
             for spec in registry().values():
                 if spec.types is None or event.type in spec.types:
-                    keys.update((spec.name, key) for key in spec.keys(event))
+                    keys.update((spec.name, key) for key in spec.keys(reducer_event(event)))
         after = batch[-1].global_position
     return keys
 
