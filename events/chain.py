@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection
 
 from . import backends
 from .anchors import signed
-from .hashing import event_hash
-from .selectors import ROW_COLUMNS, decode_rows
+from .hashing import chain_hash, envelope_json, event_hash
+from .selectors import load_stored_json
 
 _PAGE = 5000
 
@@ -78,7 +79,23 @@ def _anchors(stream_id: str | None) -> dict[str, dict[int, tuple[str, str]]]:
     return anchors
 
 
-def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
+class _Row(NamedTuple):
+    """An event as the chain reads it: data and metadata as stored, undecoded."""
+
+    id: str
+    stream_id: str
+    position: int
+    type: str
+    data: object  # the stored JSON text (or, from a driver that decodes JSON itself, the value)
+    metadata: object
+    prev_hash: str
+    hash: str
+
+
+_ROW_COLUMNS = "event_id, stream_id, position, type, data, metadata, prev_hash, hash"
+
+
+def _events_in_stream_order(stream_ids: list[str]) -> Iterator[_Row]:
     """Yield every event of the given streams, stream by stream, in position order.
 
     Each page is a range scan of the (stream, position) index, so the whole pass stays linear
@@ -87,11 +104,11 @@ def _events_in_stream_order(stream_ids: list[str]) -> Iterator:
     for stream_id in stream_ids:
         last_position = 0
         while True:
-            rows = _fetch(f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position > %s "
+            rows = _fetch(f"SELECT {_ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position > %s "
                           "ORDER BY position LIMIT %s", [stream_id, last_position, _PAGE])
             if not rows:
                 break
-            yield from decode_rows(rows)
+            yield from map(_Row._make, rows)
             last_position = rows[-1][2]
 
 
@@ -131,9 +148,7 @@ class _StreamCheck:
             return f"gap: found position {event.position}"
         if event.prev_hash != self.prev_hash:
             return "prevHash does not link to the previous event"
-        recomputed = event_hash(prev_hash=self.prev_hash, event_id=event.id, stream_id=event.stream_id,
-                                position=event.position, type=event.type, data=event.data, metadata=event.metadata)
-        if recomputed != event.hash:
+        if self._recomputed(event) != event.hash:
             return "hash does not match the event's content"
         anchor = self.anchors.get(event.position)
         if anchor is not None:
@@ -143,6 +158,25 @@ class _StreamCheck:
                 return "hash differs from the signed anchor: the history was rewritten"
         self.prev_hash, self.expected = event.hash, self.expected + 1
         return None
+
+    def _recomputed(self, event: _Row) -> str:
+        """Return the event's hash recomputed from its content.
+
+        The store writes data and metadata as their canonical text (SQLite keeps it verbatim), so
+        the stored text is hashed first: if that gives the recorded hash, it is the very text
+        that was hashed (sha256), and decoding and re-encoding it is skipped. Otherwise (a
+        backend that reformats JSON, like jsonb, or a changed event) the values are decoded and
+        hashed canonically, which is the definition.
+        """
+        if isinstance(event.data, str) and isinstance(event.metadata, str):
+            as_stored = chain_hash(self.prev_hash, envelope_json(
+                event_id=event.id, stream_id=event.stream_id, position=event.position, type=event.type,
+                data_json=event.data, metadata_json=event.metadata))
+            if as_stored == event.hash:
+                return as_stored
+        return event_hash(prev_hash=self.prev_hash, event_id=event.id, stream_id=event.stream_id,
+                          position=event.position, type=event.type, data=load_stored_json(event.data),
+                          metadata=load_stored_json(event.metadata))
 
     def close(self) -> ChainBreak | None:
         last = self.expected - 1

@@ -26,7 +26,7 @@ ROW_COLUMNS = (
 _fromiso = datetime.fromisoformat
 
 
-def _loads(text):
+def load_stored_json(text):
     """Decode stored JSON with orjson, at half the standard library's cost.
 
     The two read every stored value alike: integers are stored only when they fit in 64 bits
@@ -60,7 +60,7 @@ def _decode_rows(rows) -> list[RecordedEvent]:
         if recorded_at != last_text:
             last_text, last_moment = recorded_at, _parse_moment(recorded_at)
         decoded.append(RecordedEvent(event_id, stream_id, position, global_position, type_,
-                                     _loads(data), _loads(metadata), last_moment, prev_hash, hash_))
+                                     load_stored_json(data), load_stored_json(metadata), last_moment, prev_hash, hash_))
     return decoded
 
 
@@ -147,12 +147,12 @@ def read_all_for_folds(*, after: int = 0, limit: int = 1000) -> list[dict]:
         raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
     # Stored text goes straight to orjson; a driver that decodes JSON itself (psycopg) or a text
     # orjson refuses takes the careful path.
-    loads = orjson.loads if rows and isinstance(rows[0][4], str) else _loads
+    loads = orjson.loads if rows and isinstance(rows[0][4], str) else load_stored_json
     with paused_gc():
         try:
             return _shape_for_folds(rows, loads)
         except (orjson.JSONDecodeError, TypeError):
-            return _shape_for_folds(rows, _loads)
+            return _shape_for_folds(rows, load_stored_json)
 
 
 def _shape_for_folds(rows, loads) -> list[dict]:

@@ -45,6 +45,16 @@ def test_tampered_data_exits_one_naming_stream_and_position(two_streams):
     assert "agent:bob at position 2: hash does not match the event's content" in err
 
 
+def test_the_same_values_stored_as_other_text_still_hold(two_streams):
+    # The chain hashes the canonical text of the values, not whatever text holds them: the
+    # stored text is tried first (SQLite keeps it verbatim) and the values decide when it differs.
+    tamper("UPDATE events_event SET data = %s, metadata = %s WHERE stream_id = %s AND position = %s",
+           ['{ "n" : 1 }', '{ "actor" : "system" }', "agent:ada", 2])
+    code, out, _ = run_verify_chain()
+    assert code == 0, out
+    assert out.strip() == "ok: 2 streams, 7 events, every chain intact (0 signed anchors hold)"
+
+
 def test_broken_link_is_named(two_streams):
     tamper("UPDATE events_event SET prev_hash = %s WHERE stream_id = %s AND position = %s",
            ["0" * 64, "agent:ada", 3])
