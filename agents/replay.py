@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from events.store import read_all
+from events.store import read_all_for_folds
 from selfplay.gc_pause import paused_gc
 from selfplay.world.replay import Divergence, TickReplayer
 
@@ -27,11 +27,11 @@ def verify_recorded_ticks(*, progress: Callable[[int], None] | None = None, page
 
 def _replay(replayer: TickReplayer, report: ReplayReport, progress, page: int) -> ReplayReport:
     after = 0
-    while batch := read_all(after=after, limit=page):
-        after = batch[-1].global_position
+    while batch := read_all_for_folds(after=after, limit=page):  # no ids, hashes or times: not read here
+        after = batch[-1]["globalPosition"]
         report.events += len(batch)
         for event in batch:
-            completed, divergence = replayer.feed(event.stream_id, event.type, event.data)
+            completed, divergence = replayer.feed(event["streamId"], event["type"], event["data"])
             report.ticks += completed
             if divergence:
                 report.divergence = divergence

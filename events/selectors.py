@@ -64,9 +64,14 @@ def _decode_rows(rows) -> list[RecordedEvent]:
     return decoded
 
 
+def values_table(values: Iterable[str]) -> tuple[str, list]:
+    """Return (SQL of a one-column subquery yielding `values`, its one parameter), for `IN (...)`."""
+    return backends.current().values_table(values)
+
+
 def values_subquery(values: Iterable[str]) -> RawSQL:
-    """Return a one-parameter subquery yielding `values`, for `field__in=` with any number of them."""
-    return RawSQL(*backends.current().values_table(values))
+    """Return values_table(values) as a subquery for the ORM's `field__in=`."""
+    return RawSQL(*values_table(values))
 
 
 def _check_window(after: int, limit: int) -> None:

@@ -20,6 +20,7 @@ from .selectors import (
     head_global_position,
     one_snapshot,
     read_all,
+    read_all_for_folds,
     read_stream,
     stream_version,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "new_event_ids",
     "one_snapshot",
     "read_all",
+    "read_all_for_folds",
     "read_stream",
     "record",
     "stream_version",

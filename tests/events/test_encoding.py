@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.hashing import envelope_json
-from events.selectors import _loads
+from events.selectors import load_stored_json
 from selfplay.canonical import INT_RANGE, canonical_json, storable
 
 json_values = st.recursive(
@@ -59,4 +59,4 @@ def test_integers_at_the_edges_of_64_bits():
 def test_the_reader_gives_back_exactly_what_was_stored(value):
     if storable(value):
         text = canonical_json(value)
-        assert canonical_json(_loads(text)) == text  # floats, -0.0 and 64-bit integers included
+        assert canonical_json(load_stored_json(text)) == text  # floats, -0.0 and 64-bit integers included
