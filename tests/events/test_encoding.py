@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from events.hashing import envelope_json
 from events.selectors import load_stored_json
-from selfplay.canonical import INT_RANGE, canonical_json, storable
+from selfplay.canonical import INT_RANGE, canonical_json, canonical_text, storable
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -60,3 +60,30 @@ def test_the_reader_gives_back_exactly_what_was_stored(value):
     if storable(value):
         text = canonical_json(value)
         assert canonical_json(load_stored_json(text)) == text  # floats, -0.0 and 64-bit integers included
+
+
+# Floats near the places where writers disagree (1e-4 and 1e16), and the corners of strings.
+awkward_floats = st.sampled_from([1e-5, 5.8e-05, 0.0001, 0.00012, 1e15, 1e16, 1.5e16, 1e300, 5e-324,
+                                  -0.0, 0.1, 2.0**53, 1.7976931348623157e308])
+state_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | awkward_floats | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=16,
+)
+
+
+@given(state_values)
+def test_a_state_is_encoded_exactly_as_canonical_json(value):
+    assert canonical_text(value)[0] == canonical_json(value)
+
+
+def test_values_the_fast_encoder_cannot_write_alike_take_the_standard_one():
+    class Name(str):
+        def __str__(self):
+            return "other"
+
+    for value in [{"n": 2**64}, {1: "int key"}, {"sub": Name("x")}, {"tiny": 1e-7},
+                  {"huge": 1e22}, [1e-5, "7e"]]:
+        assert canonical_text(value)[0] == canonical_json(value)
