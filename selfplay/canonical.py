@@ -152,8 +152,9 @@ def _may_hold_a_float_written_otherwise(encoded: bytes) -> bool:
     return b"0e" in zeroed or b"0E" in zeroed
 
 
-def _state_json(value: Any) -> str:
-    """Return canonical_json(value) for a projection state, at a fraction of the cost for big ones.
+def json_values_text(value: Any) -> str:
+    """Return canonical_json(value) of a value made of JSON's types (a projection state, decoded
+    events, the game's outcomes), at a fraction of the cost for big ones.
 
     States are folds of stored events, so they hold JSON's types only. One difference remains
     by design: orjson writes a NaN or an infinity as null where canonical_json refuses it, and
@@ -172,11 +173,11 @@ def _state_json(value: Any) -> str:
 
 def canonical_text(value: Any) -> tuple[str, str]:
     """Return (canonical_json(value), its sha256) of a projection state, reusing a recent encoding
-    of this very value (see _state_json)."""
+    of this very value (see json_values_text)."""
     hit = _recent.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1], hit[2]
-    text = _state_json(value)
+    text = json_values_text(value)
     digest = sha256_hex(text)
     if isinstance(value, dict | list):
         if len(_recent) >= _RECENT_LIMIT:
