@@ -112,6 +112,20 @@ def _events_in_stream_order(stream_ids: list[str]) -> Iterator[_Row]:
             last_position = rows[-1][2]
 
 
+def _events_in_log_order() -> Iterator[_Row]:
+    """Yield every event in global order: a sequential scan of the table, for a single writer's
+    log, where each stream's events follow one another in that order too (the store numbers
+    them in the same transaction, one append at a time)."""
+    last_global = 0
+    while True:
+        rows = _fetch(f"SELECT global_position, {_ROW_COLUMNS} FROM events_event WHERE global_position > %s "
+                      "ORDER BY global_position LIMIT %s", [last_global, _PAGE])
+        if not rows:
+            break
+        yield from (_Row._make(row[1:]) for row in rows)
+        last_global = rows[-1][0]
+
+
 def _orphan_stream(known: set[str]) -> str | None:
     """Return a stream id that has events but no head row, if any."""
     rows = _fetch("SELECT DISTINCT stream_id FROM events_event WHERE stream_id NOT IN "
@@ -199,22 +213,27 @@ def _verify(stream_id: str | None, progress: Callable[[int], None] | None) -> Ch
             return ChainReport(len(heads), 0, ChainBreak(orphan, 0, "events exist for a stream with no head row"))
         if not backends.current().parallel_writers and (gap := _global_gap()):
             return ChainReport(len(heads), 0, gap)
+    # A single writer's log is read in its own order, one sequential pass (reading stream by
+    # stream jumps across the whole file): each stream's positions rise with global positions
+    # there, and one that does not shows up as a gap. With parallel writers (PostgreSQL) each
+    # stream is read by its (stream, position) index, the order its chain is defined in.
+    in_log_order = stream_id is None and not backends.current().parallel_writers
+    events = _events_in_log_order() if in_log_order else _events_in_stream_order(sorted(heads))
     checks: dict[str, _StreamCheck] = {}
-    current: _StreamCheck | None = None
     count = 0
-    for event in _events_in_stream_order(sorted(heads)):
-        if current is None or event.stream_id != current.stream_id:
-            if current is not None and (broken := current.close()):
-                return ChainReport(len(checks), count, broken, anchored)
-            current = checks[event.stream_id] = _StreamCheck(
+    for event in events:
+        check = checks.get(event.stream_id)
+        if check is None:
+            check = checks[event.stream_id] = _StreamCheck(
                 event.stream_id, heads.get(event.stream_id), anchors.get(event.stream_id, {}))
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
-        if reason := current.feed(event):
-            return ChainReport(len(checks), count, ChainBreak(current.stream_id, event.position, reason), anchored)
-    if current is not None and (broken := current.close()):
-        return ChainReport(len(checks), count, broken, anchored)
+        if reason := check.feed(event):
+            return ChainReport(len(checks), count, ChainBreak(check.stream_id, event.position, reason), anchored)
+    for stream in sorted(checks):
+        if broken := checks[stream].close():
+            return ChainReport(len(checks), count, broken, anchored)
     for stream, (version, _) in heads.items():
         if stream not in checks and version != 0:
             return ChainReport(len(checks), count, ChainBreak(stream, 1, f"head at {version} but no events"), anchored)

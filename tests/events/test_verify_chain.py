@@ -55,6 +55,18 @@ def test_the_same_values_stored_as_other_text_still_hold(two_streams):
     assert out.strip() == "ok: 2 streams, 7 events, every chain intact (0 signed anchors hold)"
 
 
+def test_two_events_of_a_stream_swapped_in_place_are_a_break(two_streams):
+    # Each keeps its content and hashes; only the order of the stream no longer matches its chain
+    # (SQLite reads the log in global order, PostgreSQL stream by stream: both must see it).
+    tamper("UPDATE events_event SET position = position + 100 WHERE stream_id = %s AND position IN (2, 3)",
+           ["agent:ada"])
+    tamper("UPDATE events_event SET position = 5 - (position - 100) WHERE stream_id = %s AND position > 100",
+           ["agent:ada"])
+    code, _, err = run_verify_chain()
+    assert code == 1
+    assert "agent:ada at position " in err
+
+
 def test_broken_link_is_named(two_streams):
     tamper("UPDATE events_event SET prev_hash = %s WHERE stream_id = %s AND position = %s",
            ["0" * 64, "agent:ada", 3])
