@@ -149,10 +149,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             # 64 MiB of page cache (the default is 2 MiB): the event id and stream indexes of a
             # log with millions of events stay in memory instead of being re-read per append.
             "PRAGMA cache_size=-65536;"
-            # Reads map the file instead of copying each page through a read call: a whole-log
-            # pass (verify_chain, a rebuild, verify_replay) reads every page, in index order for
-            # the chain. Capped by SQLite's own maximum (2 GiB in the usual builds).
-            "PRAGMA mmap_size=2147418112;"
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000};"
         ),
     }
