@@ -1,9 +1,10 @@
 """The projection runner: folds recorded events into `Projection` rows.
 
 A projection is a `ProjectionSpec`: which keys an event touches, the initial state of a key, and
-a pure fold. Both `keys` and `fold` read events in one shape, the wire-shaped `ReducerEvent`. Specs are listed by dotted path in `settings.SELFPLAY_PROJECTIONS`, so this module
-knows nothing about the game. `project()` runs inside the transaction that appended the events,
-so a projection's `global_position` always names exactly the events folded into it.
+a pure fold; `keys` and `fold` both read the wire-shaped `ReducerEvent`. Specs are listed by
+dotted path in `settings.SELFPLAY_PROJECTIONS`, so this module knows nothing about the game.
+`project()` runs inside the transaction that appended the events, so a projection's
+`global_position` always names exactly the events folded into it.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def _decode_rows(rows) -> list[RecordedEvent]:
         if recorded_at != last_text:
             last_text, last_moment = recorded_at, _parse_moment(recorded_at)
         decoded.append(RecordedEvent(event_id, stream_id, position, global_position, type_,
-                                     load_stored_json(data), load_stored_json(metadata), last_moment, prev_hash, hash_))
+                                     load_stored_json(data), load_stored_json(metadata), last_moment,
+                                     prev_hash, hash_))
     return decoded
 
 
