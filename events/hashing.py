@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from hashlib import sha256 as _sha256
 from typing import Any
 
 from selfplay.canonical import canonical_json, sha256_hex
@@ -14,28 +15,24 @@ _PLAIN = re.compile(r"[A-Za-z0-9:.\-_]*\Z")  # characters JSON never escapes
 
 def envelope_json(
     *, event_id: str, stream_id: str, position: int, type: str, data_json: str, metadata_json: str,
-    plain: bool = False,
 ) -> str:
     """Return canonical_json({id, streamId, position, type, data, metadata}).
 
     Built by concatenation from already-canonical data and metadata texts, which gives the
     same bytes as serialising the whole envelope (keys in sorted order) at a fraction of the cost.
-    The id, stream id and type are quoted as they are when they hold nothing JSON escapes, as
-    every valid one does (a UUID, and the patterns of events.types); `plain=True` says the
-    caller has checked them against those patterns already.
     """
-    if plain:
-        return ('{"data":' + data_json + ',"id":"' + event_id + '","metadata":' + metadata_json
-                + ',"position":' + str(position) + ',"streamId":"' + stream_id + '","type":"' + type + '"}')
-    return (
-        '{"data":' + data_json
-        + ',"id":' + _quoted(event_id)
-        + ',"metadata":' + metadata_json
-        + ',"position":' + str(position)
-        + ',"streamId":' + _quoted(stream_id)
-        + ',"type":' + _quoted(type)
-        + "}"
-    )
+    return (f'{{"data":{data_json},"id":{_quoted(event_id)},"metadata":{metadata_json},"position":{position},'
+            f'"streamId":{_quoted(stream_id)},"type":{_quoted(type)}}}')
+
+
+def plain_event_hash(
+    prev_hash: str, event_id: str, stream_id: str, position: int, type: str, data_json: str, metadata_json: str,
+) -> str:
+    """Return chain_hash(prev_hash, envelope_json(...)) of an event whose id, stream id and type
+    the caller has checked against patterns JSON never escapes (a UUID, and the patterns of
+    events.types): they are quoted as they are. One step, for the append's loop."""
+    return _sha256(f'{prev_hash}\n{{"data":{data_json},"id":"{event_id}","metadata":{metadata_json},'
+                   f'"position":{position},"streamId":"{stream_id}","type":"{type}"}}'.encode()).hexdigest()
 
 
 def _quoted(text: str) -> str:

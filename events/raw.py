@@ -23,7 +23,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from selfplay.canonical import canonical_json, portable, storable
+from selfplay.canonical import canonical_json, portable, storable, strict_json_text
 
 from . import backends
 from .exceptions import (
@@ -33,7 +33,7 @@ from .exceptions import (
     StoreUnavailable,
     WrongExpectedVersion,
 )
-from .hashing import chain_hash, envelope_json
+from .hashing import plain_event_hash
 from .ids import new_event_ids
 from .selectors import ROW_COLUMNS, decode_rows
 from .types import (
@@ -172,8 +172,8 @@ def _prepare(event: NewEvent) -> _Prepared:
     if not _valid_actor(actor):
         raise InvalidEvent(f"invalid actor {actor!r}: expected agent:<id>, player:<name>, operator:<name> or system")
     try:
-        data, data_json = portable(event.data, canonical_json(event.data))
-        metadata, metadata_json = portable(metadata, canonical_json(metadata))
+        data, data_json = portable(event.data, strict_json_text(event.data))
+        metadata, metadata_json = portable(metadata, strict_json_text(metadata))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidEvent(f"event {event.type} is not JSON-serialisable: {exc}") from exc
     # One check of both texts (the separator keeps a digit run or an escape from spanning them).
@@ -216,13 +216,13 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
 
     # Everything but the global positions first: those are taken last, once the streams (and,
     # through `before_positions`, the projection keys) are held, so that they follow that order.
-    recorded: list[RecordedEvent | None] = []  # None: a new row's event, made once it is numbered
+    retried: dict[int, list[RecordedEvent]] = {}  # by the number of new rows before them
     rows: list[list] = []
     sources: list[_Prepared] = []  # the event of each row
     created: dict[str, None] = {}
     for stream_id, events, expected in prepared:
         if existing and any(e.id in existing for e in events):
-            recorded.extend(_idempotent_retry(stream_id, events, existing))
+            retried.setdefault(len(rows), []).extend(_idempotent_retry(stream_id, events, existing))
             continue
         version, head_hash = heads.get(stream_id, (None, ""))
         _enforce_expected(stream_id, expected, version)
@@ -230,18 +230,11 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
         for e in events:
             position += 1
             # The id, stream id and type were checked against patterns JSON never escapes.
-            new_hash = chain_hash(
-                head_hash,
-                envelope_json(
-                    event_id=e.id, stream_id=stream_id, position=position, type=e.type,
-                    data_json=e.data_json, metadata_json=e.metadata_json, plain=True,
-                ),
-            )
-            recorded.append(None)
+            new_hash = plain_event_hash(head_hash, e.id, stream_id, position, e.type, e.data_json, e.metadata_json)
             rows.append([0, e.id, stream_id, position, e.type, e.data_json,
                          e.metadata_json, recorded_at_db, head_hash, new_hash])
-            sources.append(e)
             head_hash = new_hash
+        sources += events
         if version is None and events:
             created[stream_id] = None
         if events:
@@ -249,19 +242,20 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
     if locked - heads.keys():  # pragma: no cover - a placeholder head must never commit
         raise RuntimeError(f"streams locked but neither found nor appended to: {sorted(locked - heads.keys())}")
     if not rows:
-        return recorded
+        return [event for events in retried.values() for event in events]
 
     if before_positions is not None and not alone:
         before_positions([RecordedEvent(e.id, row[2], row[3], 0, e.type, e.data, e.metadata, now, row[8], row[9])
                           for row, e in zip(rows, sources, strict=True)])
     first = backend.reserve_global_positions(cursor, len(rows))
-    fresh = iter(range(len(rows)))
-    for i, item in enumerate(recorded):
-        if item is None:
-            n = next(fresh)
-            row, e = rows[n], sources[n]
-            row[0] = first + n
-            recorded[i] = RecordedEvent(e.id, row[2], row[3], row[0], e.type, e.data, e.metadata, now, row[8], row[9])
+    recorded = []
+    for n, (row, e) in enumerate(zip(rows, sources, strict=True)):
+        if retried and n in retried:
+            recorded += retried.pop(n)
+        row[0] = first + n
+        recorded.append(RecordedEvent(e.id, row[2], row[3], row[0], e.type, e.data, e.metadata, now, row[8], row[9]))
+    for events in retried.values():  # retries after the last new row
+        recorded += events
 
     if created:
         # A new stream's row may be this transaction's lock placeholder (lock_streams): replace it.

@@ -144,12 +144,21 @@ _FAST_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson
                  | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson is not None else 0
 
 
-def _may_hold_a_float_written_otherwise(encoded: bytes) -> bool:
-    # Substring searches, a tenth of the cost of a regex over the same text.
-    if b".0000" in encoded:
-        return True
-    zeroed = encoded.translate(_DIGITS_TO_ZERO)
-    return b"0e" in zeroed or b"0E" in zeroed
+def _orjson_text(value: Any) -> str | None:
+    """Return orjson's text of a value when it is canonical_json's to the byte (but for NaN and
+    infinity, written as null), else None."""
+    if orjson is None:
+        return None
+    try:
+        encoded = orjson.dumps(value, default=_not_serialisable, option=_FAST_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    # Every digit becomes "0", then substring searches of a str: a fraction of the cost of a
+    # regex over the same text, and several times faster than searches of bytes.
+    zeroed = encoded.translate(_DIGITS_TO_ZERO).decode()
+    if ".0000" in zeroed or "0e" in zeroed or "0E" in zeroed:
+        return None
+    return encoded.decode()
 
 
 def json_values_text(value: Any) -> str:
@@ -160,15 +169,16 @@ def json_values_text(value: Any) -> str:
     by design: orjson writes a NaN or an infinity as null where canonical_json refuses it, and
     no stored JSON can hold either, so only a fold that computed one would see it.
     """
-    if orjson is not None:
-        try:
-            encoded = orjson.dumps(value, default=_not_serialisable, option=_FAST_OPTIONS)
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            pass
-        else:
-            if not _may_hold_a_float_written_otherwise(encoded):
-                return encoded.decode()
-    return canonical_json(value)
+    text = _orjson_text(value)
+    return canonical_json(value) if text is None else text
+
+
+def strict_json_text(value: Any) -> str:
+    """Return canonical_json(value), refusing what it refuses, for values that come from callers
+    (event data and metadata): orjson's text when it holds no null, since orjson writes a NaN or
+    an infinity as null where canonical_json raises ValueError; the standard encoder otherwise."""
+    text = _orjson_text(value)
+    return canonical_json(value) if text is None or "null" in text else text
 
 
 def canonical_text(value: Any) -> tuple[str, str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.hashing import envelope_json
+from events.hashing import chain_hash, envelope_json, plain_event_hash
 from events.selectors import load_stored_json
-from selfplay.canonical import INT_RANGE, canonical_json, canonical_text, storable
+from selfplay.canonical import INT_RANGE, canonical_json, canonical_text, storable, strict_json_text
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -26,6 +27,19 @@ def test_the_envelope_is_the_canonical_json_of_its_fields(event_id, stream_id, t
                              data_json=canonical_json(data), metadata_json=canonical_json(metadata))
     assert envelope == canonical_json({"id": event_id, "streamId": stream_id, "position": position,
                                        "type": type_, "data": data, "metadata": metadata})
+
+
+plain_names = st.from_regex(r"[A-Za-z0-9:._-]{1,40}", fullmatch=True)
+
+
+@given(prev_hash=st.text(), event_id=plain_names, stream_id=plain_names, type_=plain_names,
+       position=st.integers(min_value=1), data=st.dictionaries(st.text(), json_values, max_size=4))
+def test_the_appends_one_step_hash_is_the_chain_hash_of_the_envelope(prev_hash, event_id, stream_id, type_,
+                                                                     position, data):
+    data_json, metadata_json = canonical_json(data), canonical_json({"actor": "system"})
+    assert plain_event_hash(prev_hash, event_id, stream_id, position, type_, data_json, metadata_json) == chain_hash(
+        prev_hash, envelope_json(event_id=event_id, stream_id=stream_id, position=position, type=type_,
+                                 data_json=data_json, metadata_json=metadata_json))
 
 
 def _plainly_storable(value) -> bool:
@@ -87,3 +101,16 @@ def test_values_the_fast_encoder_cannot_write_alike_take_the_standard_one():
     for value in [{"n": 2**64}, {1: "int key"}, {"sub": Name("x")}, {"tiny": 1e-7},
                   {"huge": 1e22}, [1e-5, "7e"]]:
         assert canonical_text(value)[0] == canonical_json(value)
+
+
+@given(state_values)
+def test_caller_values_are_encoded_exactly_as_canonical_json(value):
+    assert strict_json_text(value) == canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [{"x": float("nan")}, {"x": [1, float("inf")]}, {"x": -float("inf"), "y": None}])
+def test_caller_values_with_nan_or_infinity_are_refused_as_canonical_json_refuses_them(value):
+    with pytest.raises(ValueError):
+        canonical_json(value)
+    with pytest.raises(ValueError):
+        strict_json_text(value)

@@ -108,6 +108,18 @@ class EventStoreContract:
         assert retry == first
         assert event_count() == 3
 
+    def test_a_batch_with_a_retried_item_answers_in_the_order_of_its_items(self):
+        retried = [NewEvent("agent.moved", {"n": 0}, id=str(uuid.uuid4()))]
+        first = append("agent:bob", retried)
+        answer = append_batch([("agent:ada", moves(2), ANY), ("agent:bob", retried, ANY),
+                               ("agent:cy", moves(1), ANY), ("agent:bob", [], ANY)])
+        assert [(e.stream_id, e.position) for e in answer] == [
+            ("agent:ada", 1), ("agent:ada", 2), ("agent:bob", 1), ("agent:cy", 1)]
+        assert answer[2] == first[0]
+        assert answer[3].global_position == answer[1].global_position + 1  # the retry took none
+        only_retries = append_batch([("agent:bob", retried, ANY)])
+        assert only_retries == first and event_count() == 4
+
     def test_same_id_with_other_content_is_refused(self):
         event_id = str(uuid.uuid4())
         append("agent:ada", [NewEvent("agent.moved", {"n": 1}, id=event_id)])
