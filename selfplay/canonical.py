@@ -175,10 +175,27 @@ def json_values_text(value: Any) -> str:
 
 def strict_json_text(value: Any) -> str:
     """Return canonical_json(value), refusing what it refuses, for values that come from callers
-    (event data and metadata): orjson's text when it holds no null, since orjson writes a NaN or
-    an infinity as null where canonical_json raises ValueError; the standard encoder otherwise."""
+    (event data and metadata). orjson writes a NaN or an infinity as null where canonical_json
+    raises ValueError, so a text with a null is orjson's only when the value holds neither."""
     text = _orjson_text(value)
-    return canonical_json(value) if text is None or "null" in text else text
+    if text is None or ("null" in text and _holds_non_finite(value)):
+        return canonical_json(value)
+    return text
+
+
+def _holds_non_finite(value: Any) -> bool:
+    # Exact types: orjson handed anything else (a subclass) to the standard encoder already.
+    kind = type(value)
+    if kind is float:
+        return value - value != 0.0  # NaN - NaN and inf - inf are NaN
+    if kind is dict:
+        value = value.values()
+    elif kind is not list and kind is not tuple:
+        return False
+    for item in value:
+        if _holds_non_finite(item):
+            return True
+    return False
 
 
 def canonical_text(value: Any) -> tuple[str, str]:

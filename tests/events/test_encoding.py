@@ -108,9 +108,29 @@ def test_caller_values_are_encoded_exactly_as_canonical_json(value):
     assert strict_json_text(value) == canonical_json(value)
 
 
-@pytest.mark.parametrize("value", [{"x": float("nan")}, {"x": [1, float("inf")]}, {"x": -float("inf"), "y": None}])
+@pytest.mark.parametrize("value", [{"x": float("nan")}, {"x": [1, float("inf")]}, {"x": -float("inf"), "y": None},
+                                   {"y": None, "z": [{"w": (None, float("nan"))}]}])
 def test_caller_values_with_nan_or_infinity_are_refused_as_canonical_json_refuses_them(value):
     with pytest.raises(ValueError):
         canonical_json(value)
     with pytest.raises(ValueError):
         strict_json_text(value)
+
+
+caller_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | awkward_floats | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=16,
+)
+
+
+@given(caller_values)
+def test_caller_values_are_refused_exactly_when_canonical_json_refuses_them(value):
+    try:
+        expected = canonical_json(value)
+    except ValueError:
+        with pytest.raises(ValueError):
+            strict_json_text(value)
+    else:
+        assert strict_json_text(value) == expected
