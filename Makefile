@@ -54,14 +54,26 @@ lint: install
 
 test: install lint redis test-sqlite test-postgres
 
+# The suite on both cores: two workers, a test file each at a time; then the browser tests on
+# their own. Playwright's sync API keeps an event loop running in the process that drives
+# Chromium, and Django refuses the ORM inside a running loop: run alone, pytest-django puts the
+# database tests first, but a worker takes its files in any order. PYTEST_ARGS (a path, -k …)
+# runs just that, in one process.
+TEST_WORKERS ?= 2
+ifeq ($(strip $(PYTEST_ARGS)),)
+PYTEST = $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser && $(BIN)/pytest tests/browser
+else
+PYTEST = $(BIN)/pytest $(PYTEST_ARGS)
+endif
+
 test-sqlite: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST)
 
 test-postgres: install
 	@if $(BIN)/python -c 'import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=2).close()' \
 	      "$$(echo '$(POSTGRES_TEST_URL)' | sed 's#/[^/]*$$#/postgres#')" 2>/dev/null; then \
 	  echo "== the same suite on PostgreSQL ($(POSTGRES_TEST_URL)) =="; \
-	  DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS); \
+	  export DATABASE_URL=$(POSTGRES_TEST_URL) && $(PYTEST); \
 	elif [ "$$SELFPLAY_REQUIRE_POSTGRES" = "1" ]; then \
 	  echo "PostgreSQL does not answer at $(POSTGRES_TEST_URL) and SELFPLAY_REQUIRE_POSTGRES=1" >&2; exit 1; \
 	else \
