@@ -4,6 +4,8 @@ import uuid
 
 from django.db import models
 
+from selfplay.canonical import CanonicalJSONEncoder
+
 
 class Checkpoint(models.Model):
     """The state of `stream_id` after its events 1..position.
@@ -19,7 +21,7 @@ class Checkpoint(models.Model):
     global_position = models.PositiveBigIntegerField(help_text="Global position of that event.")
     checksum = models.CharField(max_length=64)
     storage = models.CharField(max_length=32, help_text="The backend that holds the state.")
-    state = models.JSONField(null=True, blank=True)
+    state = models.JSONField(null=True, blank=True, encoder=CanonicalJSONEncoder)
     created_at = models.DateTimeField()
     token_issued_at = models.DateTimeField(
         null=True, blank=True, help_text="When a token naming it was last issued: kept while such a token lives.")

@@ -213,6 +213,17 @@ def canonical_text(value: Any) -> tuple[str, str]:
     return text, digest
 
 
+class CanonicalJSONEncoder(json.JSONEncoder):
+    """A JSONField encoder that stores a state as its canonical text (sorted keys, no spaces).
+
+    A checkpoint stores the very state it has just checksummed, so the text comes from
+    canonical_text's recent encodings instead of a second encoding of a multi-megabyte world.
+    """
+
+    def encode(self, o: Any) -> str:
+        return canonical_text(o)[0]
+
+
 def checksum(state: Any) -> str:
     """Return sha256(canonical_json(state)), the checksum of a projection's state."""
     return canonical_text(state)[1]

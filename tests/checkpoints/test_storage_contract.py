@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from django.db import transaction
+from django.db import connection, transaction
 from redis.cluster import RedisCluster
 
 from checkpoints.exceptions import CheckpointCorrupt
@@ -23,7 +23,7 @@ from checkpoints.storage import (
     default_storage,
 )
 from events.store import ANY, read_stream, record
-from selfplay.canonical import canonical_json, checksum
+from selfplay.canonical import canonical_json, checksum, sha256_hex
 from selfplay.redis_client import client_for as redis_client
 
 from .conftest import EPOCH
@@ -136,6 +136,17 @@ class TestDatabaseStorage(StorageContract):
 
     def stored_count(self):
         return Checkpoint.objects.filter(state__isnull=False).count()
+
+    def test_the_stored_text_is_the_canonical_text_its_checksum_names(self, storage):
+        if connection.vendor == "postgresql":
+            pytest.skip("jsonb keeps a binary form of its own, not the text it was given")
+        checkpoint = saved(storage)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CAST(state AS TEXT) FROM checkpoints_checkpoint WHERE id = %s",
+                           [Checkpoint._meta.pk.get_db_prep_value(checkpoint.pk, connection)])
+            (text,) = cursor.fetchone()
+        assert text == canonical_json(STATE)
+        assert sha256_hex(text) == checkpoint.checksum
 
 
 class TestRedisStorage(StorageContract):
