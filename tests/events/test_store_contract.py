@@ -148,6 +148,13 @@ class EventStoreContract:
         assert Stream.objects.get(id="agent:ada").head_hash == events[-1].hash
         assert verify_chains().intact
 
+    def test_recorded_events_cannot_be_changed(self):
+        [event] = append("agent:ada", moves(1))
+        for name in ("position", "hash", "data"):
+            with pytest.raises(AttributeError):
+                setattr(event, name, None)
+        assert read_stream("agent:ada") == [event]
+
     def test_wire_format(self):
         recorded = append("agent:ada", [NewEvent("agent.action.submitted", {"tick": 17},
                                                  {"actor": "agent:ada", "tick": 17})])[0]
