@@ -23,7 +23,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from selfplay.canonical import canonical_json, portable, storable, strict_json_text
+from selfplay.canonical import canonical_json, plain_json_text, portable, storable, strict_json_text
 
 from . import backends
 from .exceptions import (
@@ -171,14 +171,9 @@ def _prepare(event: NewEvent) -> _Prepared:
     actor = metadata.setdefault("actor", "system")
     if not _valid_actor(actor):
         raise InvalidEvent(f"invalid actor {actor!r}: expected agent:<id>, player:<name>, operator:<name> or system")
-    try:
-        data, data_json = portable(event.data, strict_json_text(event.data))
-        metadata, metadata_json = portable(metadata, strict_json_text(metadata))
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidEvent(f"event {event.type} is not JSON-serialisable: {exc}") from exc
-    # One check of both texts (the separator keeps a digit run or an escape from spanning them).
-    if not storable((data, metadata), data_json + "," + metadata_json):
-        raise InvalidEvent(f"event {event.type} holds a value that cannot be stored (NUL, an unpaired surrogate or a whole number beyond 64 bits)")
+    data, data_json, metadata_json = event.data, plain_json_text(event.data), plain_json_text(metadata)
+    if data_json is None or metadata_json is None:
+        data, data_json, metadata, metadata_json = _encode_with_checks(event.type, data, metadata)
     if event.id is None:
         return _Prepared("", event.type, data, metadata, data_json, metadata_json, False)  # id given below
     if isinstance(event.id, str) and _CANONICAL_UUID_RE.match(event.id):
@@ -189,6 +184,20 @@ def _prepare(event: NewEvent) -> _Prepared:
         except ValueError as exc:
             raise InvalidEvent(f"invalid event id {event.id!r}: expected a UUID") from exc
     return _Prepared(event_id, event.type, data, metadata, data_json, metadata_json, True)
+
+
+def _encode_with_checks(type_: str, data: dict, metadata: dict) -> tuple[dict, str, dict, str]:
+    """Return (data, its text, metadata, its text) of values that are not plain (plain_json_text):
+    numbers written as both backends give them back, or InvalidEvent for what cannot be stored."""
+    try:
+        data, data_json = portable(data, strict_json_text(data))
+        metadata, metadata_json = portable(metadata, strict_json_text(metadata))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidEvent(f"event {type_} is not JSON-serialisable: {exc}") from exc
+    # One check of both texts (the separator keeps a digit run or an escape from spanning them).
+    if not storable((data, metadata), data_json + "," + metadata_json):
+        raise InvalidEvent(f"event {type_} holds a value that cannot be stored (NUL, an unpaired surrogate or a whole number beyond 64 bits)")
+    return data, data_json, metadata, metadata_json
 
 
 def _refuse_duplicate_ids(prepared) -> None:

@@ -183,6 +183,48 @@ def strict_json_text(value: Any) -> str:
     return text
 
 
+_INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1
+
+
+def plain_json_text(value: Any) -> str | None:
+    """Return canonical_json(value) of a plain value, else None: plain is JSON's own types (exact)
+    with no float, no integer beyond 64 bits and no NUL, as most event data and metadata are.
+
+    Without a float, orjson's text is canonical_json's to the byte, so no scan of the text is
+    needed, and the value is storable and portable as it is (see storable, portable): one walk
+    and one orjson call instead of the checks that strict_json_text, portable and storable make.
+    """
+    try:
+        if orjson is None or not _plain(value):
+            return None
+        text = orjson.dumps(value, default=_not_serialisable, option=_FAST_OPTIONS).decode()
+    except (TypeError, RecursionError):  # a non-string key, a subclass (handed to `default`), an
+        return None  # unpaired surrogate; a value nested too deep (or holding itself) for the walk
+    return None if "\\u0000" in text else text  # NUL is written as that escape
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    elif kind is int:
+        return _INT64_LOW <= value <= _INT64_HIGH
+    else:
+        return kind is not float
+    for item in items:
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not _INT64_LOW <= item <= _INT64_HIGH:
+                return False
+        elif kind is float or not _plain(item):
+            return False
+    return True
+
+
 def _holds_non_finite(value: Any) -> bool:
     # Exact types: orjson handed anything else (a subclass) to the standard encoder already.
     kind = type(value)

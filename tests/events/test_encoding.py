@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from events.hashing import chain_hash, envelope_json, plain_event_hash
 from events.selectors import load_stored_json
-from selfplay.canonical import INT_RANGE, canonical_json, canonical_text, storable, strict_json_text
+from selfplay.canonical import (
+    INT_RANGE,
+    canonical_json,
+    canonical_text,
+    plain_json_text,
+    portable,
+    storable,
+    strict_json_text,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -134,3 +142,39 @@ def test_caller_values_are_refused_exactly_when_canonical_json_refuses_them(valu
             strict_json_text(value)
     else:
         assert strict_json_text(value) == expected
+
+
+@given(caller_values)
+def test_a_plain_text_is_canonical_storable_and_portable_as_it_is(value):
+    text = plain_json_text(value)
+    if text is not None:
+        assert text == canonical_json(value)
+        assert storable(value, text)
+        assert portable(value, text) == (value, text)
+
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")),
+                      children, max_size=4),
+    max_leaves=16,
+)
+
+
+@given(plain_values)
+def test_every_value_without_a_float_a_wide_integer_or_a_nul_takes_the_plain_path(value):
+    assert plain_json_text(value) == canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [{"f": 1.0}, {"n": [2**63]}, {"n": -(2**63) - 1}, {"s": "a\x00"},
+                                   {1: "int key"}, {"t": ({"deep": 0.5},)}, {"s": "\ud800"}])
+def test_values_that_are_not_plain_have_no_plain_text(value):
+    assert plain_json_text(value) is None
+
+
+def test_a_value_holding_itself_has_no_plain_text():
+    value: dict = {}
+    value["self"] = value
+    assert plain_json_text(value) is None
