@@ -148,8 +148,12 @@ class EventStoreContract:
         assert Stream.objects.get(id="agent:ada").head_hash == events[-1].hash
         assert verify_chains().intact
 
-    def test_recorded_events_cannot_be_changed(self):
-        [event] = append("agent:ada", moves(1))
+    def test_new_and_recorded_events_cannot_be_changed(self):
+        [new] = moves(1)
+        [event] = append("agent:ada", [new])
+        for name in ("type", "data", "id"):
+            with pytest.raises(AttributeError):
+                setattr(new, name, None)
         for name in ("position", "hash", "data"):
             with pytest.raises(AttributeError):
                 setattr(event, name, None)
