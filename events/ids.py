@@ -14,18 +14,23 @@ import time
 from datetime import datetime
 
 
+# Per byte: the version nibble (7) over the high half, and the RFC 9562 variant (0b10) over the
+# top two bits; bytes.translate applies them to a whole batch at C speed.
+_VERSION_7 = bytes((b & 0x0F) | 0x70 for b in range(256))
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
+
+
 def new_event_ids(count: int, now: datetime | None = None) -> list[str]:
     """Return `count` fresh version-7 UUIDs as lowercase hyphenated text, stamped with `now`."""
     millis = int(now.timestamp() * 1000) if now is not None else time.time_ns() // 1_000_000
     stamp = (millis & 0xFFFF_FFFF_FFFF).to_bytes(6, "big").hex()
-    raw = bytearray(os.urandom(10 * count))
-    ids = []
-    for start in range(0, 10 * count, 10):
-        raw[start] = (raw[start] & 0x0F) | 0x70  # version 7
-        raw[start + 2] = (raw[start + 2] & 0x3F) | 0x80  # RFC 9562 variant
-        r = raw[start:start + 10].hex()
-        ids.append(f"{stamp[:8]}-{stamp[8:]}-{r[:4]}-{r[4:8]}-{r[8:]}")
-    return ids
+    prefix = f"{stamp[:8]}-{stamp[8:]}-"
+    raw = bytearray(os.urandom(10 * count))  # the 10 bytes after the stamp, for each id
+    raw[0::10] = raw[0::10].translate(_VERSION_7)
+    raw[2::10] = raw[2::10].translate(_VARIANT)
+    digits = raw.hex()
+    return [f"{prefix}{digits[i:i + 4]}-{digits[i + 4:i + 8]}-{digits[i + 8:i + 20]}"
+            for i in range(0, 20 * count, 20)]
 
 
 def new_event_id(now: datetime | None = None) -> str:

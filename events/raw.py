@@ -24,6 +24,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.utils import timezone
 
 from selfplay.canonical import canonical_json, plain_json_text, portable, storable, strict_json_text
+from selfplay.gc_pause import paused_gc
 
 from . import backends
 from .exceptions import (
@@ -85,7 +86,12 @@ def append_batch(
     just before global positions are taken, with the new events numbered 0, unless the append
     runs alone (SQLite's one writer): events.services locks the projection keys they touch there.
     """
-    now = now or timezone.now()
+    with paused_gc():  # thousands of acyclic rows, texts and events: see selfplay.gc_pause
+        return _append_batch(items, fresh_ids=fresh_ids, now=now or timezone.now(),
+                             before_positions=before_positions)
+
+
+def _append_batch(items, *, fresh_ids: bool, now: datetime, before_positions) -> list[RecordedEvent]:
     prepared = [
         (check_stream_id(stream_id), _prepare_all(events), _check_expected(expected))
         for stream_id, events, expected in items
