@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from events.projections import load_state
 from events.store import (
@@ -286,7 +286,10 @@ class _AgentRow(NamedTuple):
 
 
 def _agent_rows(region: Region) -> list[_AgentRow]:
-    return [_AgentRow(*row) for row in Agent.objects.filter(region=region).values_list("id", "brain", "status")]
+    # Plain SQL: a tick reads every agent of its region, and the ORM's rows cost twice the query.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, brain, status FROM {Agent._meta.db_table} WHERE region_id = %s", [region.pk])
+        return list(map(_AgentRow._make, cursor.fetchall()))
 
 
 def _status_changes(state: dict, agents: dict[str, _AgentRow], tick: int, correlation: str) -> list[NewEvent]:

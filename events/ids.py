@@ -13,7 +13,6 @@ import os
 import time
 from datetime import datetime
 
-
 # Per byte: the version nibble (7) over the high half, and the RFC 9562 variant (0b10) over the
 # top two bits; bytes.translate applies them to a whole batch at C speed.
 _VERSION_7 = bytes((b & 0x0F) | 0x70 for b in range(256))

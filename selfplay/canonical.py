@@ -131,6 +131,7 @@ def sha256_hex(text: str) -> str:
 # checkpoint may snapshot it: one encoding serves all three. States are values — reducers build
 # new ones and never change a state once returned — so a remembered text cannot go stale.
 _RECENT_LIMIT = 16
+_REMEMBER_FROM = 4096  # characters of text
 _recent: dict[int, tuple[Any, str, str]] = {}
 
 
@@ -248,7 +249,9 @@ def canonical_text(value: Any) -> tuple[str, str]:
         return hit[1], hit[2]
     text = json_values_text(value)
     digest = sha256_hex(text)
-    if isinstance(value, dict | list):
+    # Only big texts are remembered: encoding a small state again costs less than remembering
+    # it, and a tick encodes a thousand small ones (one per agent) beside the few big ones.
+    if len(text) >= _REMEMBER_FROM and isinstance(value, dict | list):
         if len(_recent) >= _RECENT_LIMIT:
             _recent.pop(next(iter(_recent)))
         _recent[id(value)] = (value, text, digest)
