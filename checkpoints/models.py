@@ -28,7 +28,11 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["stream_id", "-position", "-created_at"]
-        indexes = [models.Index(fields=["stream_id", "position"], name="checkpoints_stream_position")]
+        indexes = [
+            models.Index(fields=["stream_id", "position"], name="checkpoints_stream_position"),
+            # The checkpoint policy's age test: a stream's newest checkpoint by time, every tick.
+            models.Index(fields=["stream_id", "created_at"], name="checkpoints_stream_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stream_id} @ {self.position}"

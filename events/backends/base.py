@@ -51,8 +51,8 @@ class StoreBackend:
         yield  # pragma: no cover
 
     def values_table(self, values: Iterable[str]) -> tuple[str, list]:
-        """Return (SQL of a one-column subquery yielding `values`, its params): one parameter,
-        however many values, for `column IN (<subquery>)`."""
+        """Return (SQL of a one-column subquery yielding `values` in a column named `value`, its
+        params): one parameter, however many values, for `column IN (<subquery>)` or a FROM."""
         raise NotImplementedError("subclasses must implement values_table()")
 
     @staticmethod

@@ -93,4 +93,4 @@ class PostgresBackend(StoreBackend):
             _pinned_horizon.reset(token)
 
     def values_table(self, values):
-        return "SELECT jsonb_array_elements_text(%s::jsonb)", [self._json_list(values)]
+        return "SELECT jsonb_array_elements_text(%s::jsonb) AS value", [self._json_list(values)]

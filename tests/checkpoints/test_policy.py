@@ -134,6 +134,17 @@ def test_due_streams_names_exactly_the_due_ones():
     assert due_streams({}, now=at(0)) == []
 
 
+def test_due_streams_reads_the_newest_of_many_kept_checkpoints(settings):
+    settings.SELFPLAY_CHECKPOINT_RETENTION = 10
+    for second, count in ((0, 1), (10, 500), (20, 500)):  # checkpoints at 1, 501 and 1001
+        record_at(at(second), [("system:clock", noted(count))])
+    assert positions("system:clock") == [1, 501, 1001]
+    assert due_streams({"system:clock": 1500}, now=at(319)) == []
+    assert due_streams({"system:clock": 1501}, now=at(30)) == ["system:clock"]
+    assert due_streams({"system:clock": 1002}, now=at(320)) == ["system:clock"]
+    assert due_streams({"system:clock": 1001}, now=at(900)) == []  # it has not moved since
+
+
 def test_on_demand_checkpoints_ignore_the_policy():
     record_at(at(0), [("world:vale", noted(2))])
     checkpoint = create_checkpoint("world:vale", now=at(1), actor="operator:olga")
