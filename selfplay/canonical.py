@@ -212,8 +212,8 @@ def _plain(value: Any) -> bool:
         items = value
     elif kind is int:
         return _INT64_LOW <= value <= _INT64_HIGH
-    else:
-        return kind is not float
+    else:  # anything but JSON's own types (a subclass, an enum, a date) is not plain
+        return kind is str or kind is bool or value is None
     for item in items:
         kind = type(item)
         if kind is str or item is None or kind is bool:

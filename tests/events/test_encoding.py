@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 
 import pytest
@@ -168,9 +169,19 @@ def test_every_value_without_a_float_a_wide_integer_or_a_nul_takes_the_plain_pat
     assert plain_json_text(value) == canonical_json(value)
 
 
+class _Colour(enum.Enum):
+    RED = 1
+
+
+class _Text(str):
+    pass
+
+
 @pytest.mark.parametrize("value", [{"f": 1.0}, {"n": [2**63]}, {"n": -(2**63) - 1}, {"s": "a\x00"},
-                                   {1: "int key"}, {"t": ({"deep": 0.5},)}, {"s": "\ud800"}])
+                                   {1: "int key"}, {"t": ({"deep": 0.5},)}, {"s": "\ud800"},
+                                   {"enum": _Colour.RED}, {"sub": _Text("x")}])
 def test_values_that_are_not_plain_have_no_plain_text(value):
+    # Only exact JSON types are plain: orjson would write the enum, as its value
     assert plain_json_text(value) is None
 
 
