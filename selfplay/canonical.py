@@ -262,7 +262,7 @@ class CanonicalJSONEncoder(json.JSONEncoder):
     """A JSONField encoder that stores a state as its canonical text (sorted keys, no spaces).
 
     A checkpoint stores the very state it has just checksummed, so the text comes from
-    canonical_text's recent encodings instead of a second encoding of a multi-megabyte world.
+    canonical_text's recent encodings instead of a second encoding of the world (170 KB at 1,000 agents).
     """
 
     def encode(self, o: Any) -> str:
