@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from django.db.models import Count, Q
 
@@ -50,6 +51,7 @@ OUTCOME_SCAN_POSITIONS = 20_000
 MAX_OUTCOME_LIMIT = 2000
 _ROW = ("event_id", "stream_id", "position", "global_position", "type", "data", "metadata", "recorded_at",
         "prev_hash", "hash")
+_DATA = _ROW.index("data")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,15 @@ class OutcomesPage:
         return f"world:{self.region}"
 
 
+def _concerns(data: dict, agent_id: str) -> bool:
+    """Whether an outcome is the agent's own, or a transfer to it."""
+    if data.get("agentId") == agent_id:
+        return True
+    effects = data.get("effects")
+    transfer = effects.get("transfer") if isinstance(effects, dict) else None
+    return isinstance(transfer, dict) and transfer.get("to") == agent_id
+
+
 def agent_outcomes(*, region_id: str, agent_id: str, before: int | None = None, limit: int = 500) -> OutcomesPage:
     """Return a page of an agent's outcomes, newest page first; raise Refused("not_found").
 
@@ -177,11 +188,12 @@ def agent_outcomes(*, region_id: str, agent_id: str, before: int | None = None, 
     head = stream_version(stream_id)
     before = head + 1 if before is None else min(before, head + 1)
     floor = max(1, before - OUTCOME_SCAN_POSITIONS)
-    rows = list(
-        Event.objects.filter(stream_id=stream_id, position__gte=floor, position__lt=before,
-                             type__in=(SUCCEEDED, FAILED, "agent.spawned"))
-        .filter(Q(data__agentId=agent_id) | Q(data__effects__transfer__to=agent_id))
-        .order_by("-position").values_list(*_ROW)[:limit])
+    candidates = (Event.objects.filter(stream_id=stream_id, position__gte=floor, position__lt=before,
+                                       type__in=(SUCCEEDED, FAILED, "agent.spawned"))
+                  .order_by("-position").values_list(*_ROW))
+    # Matched here, not in SQL: data is stored compact on SQLite (events.compact).
+    rows = list(islice((row for row in candidates.iterator(chunk_size=1000) if _concerns(row[_DATA], agent_id)),
+                       limit))
     events = decode_rows(reversed(rows))
     arrived = any(e.type == "agent.spawned" and e.data.get("agentId") == agent_id for e in events)
     next_before = events[0].position if len(events) == limit else floor

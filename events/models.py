@@ -5,7 +5,9 @@ Rows are written only through `events.services` (raw, batched SQL for speed); da
 """
 
 from django.db import models
+from django.db.models import Q
 
+from .compact import unpack_hash, unpack_id, unpack_json
 from .exceptions import AppendOnlyViolation
 
 _REFUSAL = "events are append-only: write them with events.store.append()"
@@ -35,22 +37,67 @@ class Stream(models.Model):
         return f"{self.id} @ {self.version}"
 
 
+class _CompactOnSQLite:
+    """A column that SQLite's backend writes in the compact form (events.compact): a blob there."""
+
+    def db_type(self, connection):
+        return "blob" if connection.vendor == "sqlite" else super().db_type(connection)
+
+    def db_check(self, connection):
+        return None if connection.vendor == "sqlite" else super().db_check(connection)
+
+
+class StoredIdField(_CompactOnSQLite, models.CharField):
+    """An event id, read as its canonical text from either stored form."""
+
+    def from_db_value(self, value, expression, connection):
+        return unpack_id(value)
+
+
+class StoredHashField(_CompactOnSQLite, models.CharField):
+    """A hash, read as hex from either stored form."""
+
+    def from_db_value(self, value, expression, connection):
+        return unpack_hash(value)
+
+
+class StoredJSONField(_CompactOnSQLite, models.JSONField):
+    """Data or metadata, read from either stored form.
+
+    SQL cannot look into the compact form (`data__agentId=…`): what is looked up by SQL has a
+    column of its own (`actor`, `tick`)."""
+
+    def from_db_value(self, value, expression, connection):
+        return super().from_db_value(unpack_json(value), expression, connection)
+
+
+# The tick markers, each with an index of its own: status pages, the gap check and the cadence
+# read them out of a region's stream, where they are one event in hundreds.
+TICK_MARKER_INDEXES = {"world.tick.completed": "events_tick_completed", "world.ticks.skipped": "events_ticks_skipped"}
+
+
 class Event(models.Model):
-    """One recorded fact. `global_position` orders all streams in commit order."""
+    """One recorded fact. `global_position` orders all streams in commit order.
+
+    On SQLite, id, hashes, data and metadata are stored in a compact form (events.compact): the
+    declared column types are the text ones, and SQLite keeps whichever it is given."""
 
     global_position = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=36, unique=True, help_text="UUID, lowercase, hyphenated")
+    event_id = StoredIdField(max_length=36, unique=True, help_text="UUID, lowercase, hyphenated")
     # No index of its own: the unique (stream, position) index below serves every lookup by stream.
     stream = models.ForeignKey(
         Stream, on_delete=models.PROTECT, related_name="events", db_column="stream_id", db_index=False
     )
     position = models.PositiveBigIntegerField()
-    type = models.CharField(max_length=100, db_index=True)
-    data = models.JSONField()
-    metadata = models.JSONField()
+    type = models.CharField(max_length=100)
+    data = StoredJSONField()
+    metadata = StoredJSONField()
+    # Copies of metadata's actor and (whole-number) tick, for the admin's filters and search.
+    actor = models.CharField(max_length=160, blank=True)
+    tick = models.BigIntegerField(null=True, blank=True)
     recorded_at = models.DateTimeField()
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64)
+    prev_hash = StoredHashField(max_length=64, blank=True)
+    hash = StoredHashField(max_length=64)
 
     objects = EventQuerySet.as_manager()
 
@@ -59,6 +106,8 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stream", "position"], name="events_unique_stream_position"),
         ]
+        indexes = [models.Index(fields=["stream", "position"], condition=Q(type=marker), name=name)
+                   for marker, name in TICK_MARKER_INDEXES.items()]
 
     def __str__(self) -> str:
         return f"{self.stream_id}#{self.position} {self.type}"

@@ -64,6 +64,7 @@ class _Prepared:
     data_json: str
     metadata_json: str
     explicit_id: bool
+    tick: int | None  # metadata's tick, when a whole number a column can hold (the admin's filter)
 
 
 def append(
@@ -180,8 +181,11 @@ def _prepare(event: NewEvent) -> _Prepared:
     data, data_json, metadata_json = event.data, plain_json_text(event.data), plain_json_text(metadata)
     if data_json is None or metadata_json is None:
         data, data_json, metadata, metadata_json = _encode_with_checks(event.type, data, metadata)
+    tick = metadata.get("tick")
+    if type(tick) is not int:  # (a stored whole number fits in 64 bits: storable())
+        tick = None
     if event.id is None:
-        return _Prepared("", event.type, data, metadata, data_json, metadata_json, False)  # id given below
+        return _Prepared("", event.type, data, metadata, data_json, metadata_json, False, tick)  # id given below
     if isinstance(event.id, str) and _CANONICAL_UUID_RE.match(event.id):
         event_id = event.id
     else:
@@ -189,7 +193,7 @@ def _prepare(event: NewEvent) -> _Prepared:
             event_id = str(uuid.UUID(str(event.id)))
         except ValueError as exc:
             raise InvalidEvent(f"invalid event id {event.id!r}: expected a UUID") from exc
-    return _Prepared(event_id, event.type, data, metadata, data_json, metadata_json, True)
+    return _Prepared(event_id, event.type, data, metadata, data_json, metadata_json, True, tick)
 
 
 def _encode_with_checks(type_: str, data: dict, metadata: dict) -> tuple[dict, str, dict, str]:
@@ -247,7 +251,7 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
             # The id, stream id and type were checked against patterns JSON never escapes.
             new_hash = plain_event_hash(head_hash, e.id, stream_id, position, e.type, e.data_json, e.metadata_json)
             rows.append([0, e.id, stream_id, position, e.type, e.data_json,
-                         e.metadata_json, recorded_at_db, head_hash, new_hash])
+                         e.metadata_json, recorded_at_db, head_hash, new_hash, e.metadata["actor"], e.tick])
             head_hash = new_hash
         sources += events
         if version is None and events:
@@ -289,9 +293,9 @@ def _append_prepared(prepared, *, fresh_ids: bool, now: datetime,
     json_cast = backend.json_cast
     cursor.executemany(
         "INSERT INTO events_event (global_position, event_id, stream_id, position, type, data, "
-        f"metadata, recorded_at, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s{json_cast}, "
-        f"%s{json_cast}, %s, %s, %s)",
-        rows,
+        f"metadata, recorded_at, prev_hash, hash, actor, tick) VALUES (%s, %s, %s, %s, %s, %s{json_cast}, "
+        f"%s{json_cast}, %s, %s, %s, %s, %s)",
+        backend.stored_rows(rows),
     )
     backend.claim_event_ids(cursor, [row[1] for row in rows])
     return recorded
@@ -305,9 +309,12 @@ def _load_heads(cursor, stream_ids: set[str]) -> dict[str, tuple[int, str]]:
 
 
 def _load_existing(cursor, event_ids: list[str]) -> dict[str, RecordedEvent]:
-    sql, params = backends.current().values_table(event_ids)
-    cursor.execute(f"SELECT {ROW_COLUMNS} FROM events_event WHERE event_id IN ({sql})", params)
-    return {event.id: event for event in decode_rows(cursor.fetchall())}
+    backend, existing = backends.current(), {}
+    for start in range(0, len(event_ids), 500):  # SQLite takes each id as a parameter of its own
+        sql, params = backend.stored_event_ids(event_ids[start:start + 500])
+        cursor.execute(f"SELECT {ROW_COLUMNS} FROM events_event WHERE event_id IN ({sql})", params)
+        existing.update((event.id, event) for event in decode_rows(cursor.fetchall()))
+    return existing
 
 
 def _enforce_expected(stream_id: str, expected: ExpectedVersion, version: int | None) -> None:

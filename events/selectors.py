@@ -14,6 +14,7 @@ from django.db.models.expressions import RawSQL
 from selfplay.gc_pause import paused_gc
 
 from . import backends
+from .compact import unpack_hash, unpack_id, unpack_json
 from .exceptions import StoreUnavailable
 from .types import RecordedEvent
 
@@ -59,9 +60,9 @@ def _decode_rows(rows) -> list[RecordedEvent]:
         # Events of one append share their recorded_at, so consecutive rows mostly repeat it.
         if recorded_at != last_text:
             last_text, last_moment = recorded_at, _parse_moment(recorded_at)
-        decoded.append(RecordedEvent(event_id, stream_id, position, global_position, type_,
-                                     load_stored_json(data), load_stored_json(metadata), last_moment,
-                                     prev_hash, hash_))
+        decoded.append(RecordedEvent(unpack_id(event_id), stream_id, position, global_position, type_,
+                                     load_stored_json(unpack_json(data)), load_stored_json(unpack_json(metadata)),
+                                     last_moment, unpack_hash(prev_hash), unpack_hash(hash_)))
     return decoded
 
 
@@ -153,12 +154,16 @@ def read_all_for_folds(*, after: int = 0, limit: int = 1000) -> list[dict]:
         raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
     # Stored text goes straight to orjson; a driver that decodes JSON itself (psycopg) or a text
     # orjson refuses takes the careful path.
-    loads = orjson.loads if rows and isinstance(rows[0][4], str) else load_stored_json
+    loads = orjson.loads if rows and isinstance(rows[0][4], str) else _load_any
     with paused_gc():
         try:
             return _shape_for_folds(rows, loads)
         except (orjson.JSONDecodeError, TypeError):
-            return _shape_for_folds(rows, load_stored_json)
+            return _shape_for_folds(rows, _load_any)
+
+
+def _load_any(value):
+    return load_stored_json(unpack_json(value))
 
 
 def _shape_for_folds(rows, loads) -> list[dict]:
@@ -185,8 +190,9 @@ def one_snapshot() -> Iterator[None]:
 
 def event_exists(event_id: str) -> bool:
     """Return whether an event with this id is recorded."""
+    sql, params = backends.current().stored_event_ids([event_id])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM events_event WHERE event_id = %s", [event_id])
+        cursor.execute(f"SELECT 1 FROM events_event WHERE event_id IN ({sql})", params)
         return cursor.fetchone() is not None
 
 

@@ -50,6 +50,14 @@ class StoreBackend:
         raise NotImplementedError("subclasses must implement read_snapshot()")
         yield  # pragma: no cover
 
+    def stored_rows(self, rows: list[list]) -> list:
+        """Return event rows (id, hashes, data and metadata as text) as this backend stores them."""
+        return rows
+
+    def stored_event_ids(self, event_ids: list[str]) -> tuple[str, list]:
+        """Return (SQL for `event_id IN (<it>)`, its params) matching these ids as stored."""
+        return self.values_table(event_ids)
+
     def values_table(self, values: Iterable[str]) -> tuple[str, list]:
         """Return (SQL of a one-column subquery yielding `values` in a column named `value`, its
         params): one parameter, however many values, for `column IN (<subquery>)` or a FROM."""

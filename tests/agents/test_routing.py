@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from agents import routing, tasks
+from events.compact import unpack_json
 from tests.support.databases import REPO, fresh_database, process_env
 
 from .worlds import make_region
@@ -82,7 +83,7 @@ def completed_ticks(url: str, stream_id: str) -> list[int]:
            "ORDER BY position")
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            return [json.loads(d)["tick"] for (d,) in db.execute(sql.replace("%s", "?"), [stream_id])]
+            return [json.loads(unpack_json(d))["tick"] for (d,) in db.execute(sql.replace("%s", "?"), [stream_id])]
     with psycopg.connect(url) as db:
         return [d["tick"] for (d,) in db.execute(sql, [stream_id])]
 

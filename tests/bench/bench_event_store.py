@@ -1,7 +1,8 @@
 """Append 100,000 events (100 ticks × 1,000 agent streams) and read them back with read_all.
 
 Baselines, in the same run: plain sqlite3 executemany of the same rows into the same schema with
-the same PRAGMAs, one transaction per tick; a raw cursor scan with json.loads; and the
+the same PRAGMAs, one transaction per tick; a raw cursor scan with json.loads (of the texts out of
+the compact form the rows are stored in, events.compact); and the
 `eventsourcing` library's SQLite recorder doing the same 100 ticks × 1,000 aggregates.
 """
 
@@ -11,6 +12,7 @@ import json
 
 from django.db import connection
 
+from events.compact import unpack_hash, unpack_json
 from events.raw import append_batch  # the append itself, below projections and hooks
 from events.store import ANY, NewEvent, read_all
 
@@ -38,7 +40,7 @@ def run() -> list[Result]:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT global_position, event_id, stream_id, position, type, data, metadata, "
-                       "recorded_at, prev_hash, hash FROM events_event ORDER BY global_position")
+                       "recorded_at, prev_hash, hash, actor, tick FROM events_event ORDER BY global_position")
         event_rows = cursor.fetchall()
     baseline = baseline_database("event_store", path)
 
@@ -46,7 +48,7 @@ def run() -> list[Result]:
         for tick in range(TICKS):
             rows = event_rows[tick * AGENTS:(tick + 1) * AGENTS]
             baseline.execute("BEGIN IMMEDIATE")
-            heads = [(r[2], "agent", r[3], r[9], r[7]) for r in rows]
+            heads = [(r[2], "agent", r[3], unpack_hash(r[9]), r[7]) for r in rows]
             if tick == 0:
                 baseline.executemany("INSERT INTO events_stream (id, kind, version, head_hash, created_at) "
                                      "VALUES (?, ?, ?, ?, ?)", heads)
@@ -54,8 +56,8 @@ def run() -> list[Result]:
                 baseline.executemany("UPDATE events_stream SET version = ?, head_hash = ? WHERE id = ?",
                                      [(h[2], h[3], h[0]) for h in heads])
             baseline.executemany("INSERT INTO events_event (global_position, event_id, stream_id, position, "
-                                 "type, data, metadata, recorded_at, prev_hash, hash) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                                 "type, data, metadata, recorded_at, prev_hash, hash, actor, tick) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             baseline.execute("COMMIT")
 
     baseline_seconds = timed(baseline_append)
@@ -71,8 +73,8 @@ def run() -> list[Result]:
         for row in baseline.execute("SELECT global_position, event_id, stream_id, position, type, data, "
                                     "metadata, recorded_at, prev_hash, hash FROM events_event "
                                     "ORDER BY global_position"):
-            json.loads(row[5])
-            json.loads(row[6])
+            json.loads(unpack_json(row[5]))
+            json.loads(unpack_json(row[6]))
             count += 1
         assert count == total
 

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from checkpoints.services import create_checkpoint
+from events.compact import unpack_hash, unpack_id, unpack_json
 from events.raw import append_batch  # fills the log fast, below projections and hooks
 from events.store import ANY, NewEvent
 
@@ -51,9 +52,9 @@ def run() -> list[Result]:
                            "recorded_at, prev_hash, hash FROM events_event WHERE stream_id = %s "
                            "ORDER BY position", [STREAM])
             rows = cursor.fetchall()
-        wire = [{"id": r[0], "streamId": r[1], "position": r[2], "globalPosition": r[3], "type": r[4],
-                 "data": json.loads(r[5]), "metadata": json.loads(r[6]), "recordedAt": str(r[7]),
-                 "prevHash": r[8], "hash": r[9]} for r in rows]
+        wire = [{"id": unpack_id(r[0]), "streamId": r[1], "position": r[2], "globalPosition": r[3], "type": r[4],
+                 "data": json.loads(unpack_json(r[5])), "metadata": json.loads(unpack_json(r[6])),
+                 "recordedAt": str(r[7]), "prevHash": unpack_hash(r[8]), "hash": unpack_hash(r[9])} for r in rows]
         for start in range(0, len(wire), PAGE):
             json.dumps({"events": wire[start:start + PAGE]})
         return len(wire)

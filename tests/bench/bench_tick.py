@@ -29,7 +29,7 @@ from .harness import BENCH_DIR, Result, use_fresh_database
 BRAINS = ["builder", "forager", "trader", "wanderer"]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 EVENT_COLUMNS = ("global_position, event_id, stream_id, position, type, data, metadata, recorded_at, "
-                 "prev_hash, hash")
+                 "prev_hash, hash, actor, tick")
 
 
 def pure_game_step(region_id: str, state: dict, tick: int) -> None:
@@ -65,7 +65,7 @@ def baseline_write(db: sqlite3.Connection, events, streams, projections, checkpo
     db.execute("BEGIN IMMEDIATE")
     db.executemany("INSERT INTO checkpoints_checkpoint (id, stream_id, position, global_position, checksum, "
                    "storage, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", checkpoints)
-    db.executemany(f"INSERT INTO events_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+    db.executemany(f"INSERT INTO events_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     db.executemany("UPDATE events_stream SET version = ?, head_hash = ? WHERE id = ?", streams)
     db.executemany("UPDATE events_projection SET state = ?, global_position = ?, checksum = ?, "
                    "updated_at = ? WHERE name = ? AND key = ?", projections)

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from agents import agent_stream
+from events.compact import unpack_json
 from selfplay import world as world_rules
 from tests.e2e.processes import BIN, Processes, dedicated_redis, manage, running, wait_for
 from tests.support.databases import REPO, fresh_database, process_env
@@ -86,7 +87,7 @@ class LiveWorld:
 
 
 def _json(value):
-    return json.loads(value) if isinstance(value, str) else value
+    return json.loads(unpack_json(value)) if isinstance(value, str | bytes) else value
 
 
 def _answers(url: str) -> bool:

@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from events.compact import unpack_hash, unpack_json
 from selfplay import world as world_rules
 from selfplay.local import logfile
 from selfplay.local.simulate import run as simulate_in_cpython
@@ -52,7 +53,8 @@ def exported(page: Page) -> str:
 def region_tick(live_world: LiveWorld, region: str) -> int:
     rows = live_world.query("SELECT data FROM events_event WHERE stream_id = %s AND type = %s "
                             "ORDER BY position DESC LIMIT 1", (f"world:{region}", "world.tick.completed"))
-    return (json.loads(rows[0][0]) if isinstance(rows[0][0], str) else rows[0][0])["tick"] if rows else 0
+    return (json.loads(unpack_json(rows[0][0])) if isinstance(rows[0][0], str | bytes) else rows[0][0])["tick"] \
+        if rows else 0
 
 
 def world_stream(log: logfile.VerifiedLog, region: str, upto: int) -> list[dict]:
@@ -147,11 +149,11 @@ def test_a_world_moved_to_the_daemon_goes_on_there_from_its_last_local_tick(tab:
     for stream_id in {s for s, _ in stored}:
         rows = live_world.query("SELECT position, hash FROM events_event WHERE stream_id = %s ORDER BY position",
                                 (stream_id,))
-        assert [(p, h) for p, h in rows if (stream_id, p) in stored] == [
+        assert [(p, unpack_hash(h)) for p, h in rows if (stream_id, p) in stored] == [
             (e["position"], e["hash"]) for (s, _), e in sorted(stored.items()) if s == stream_id]
     wait_for(lambda: region_tick(live_world, region) >= last_local_tick + 2, timeout=30,
              message=f"{region} to tick on the daemon")
-    ticks = [json.loads(d)["tick"] if isinstance(d, str) else d["tick"] for (d,) in live_world.query(
+    ticks = [json.loads(unpack_json(d))["tick"] if isinstance(d, str | bytes) else d["tick"] for (d,) in live_world.query(
         "SELECT data FROM events_event WHERE stream_id = %s AND type = %s ORDER BY position",
         (f"world:{region}", "world.tick.completed"))]
     assert ticks[:last_local_tick + 2] == list(range(1, last_local_tick + 3))

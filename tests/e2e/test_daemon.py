@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from events.compact import unpack_json
 from tests.support.databases import REPO, fresh_database, process_env
 
 from .processes import Process, Processes, dedicated_redis, manage, running, wait_for
@@ -53,8 +54,8 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def as_json(value) -> dict:
-    """JSON columns are text on SQLite and decoded jsonb on PostgreSQL."""
-    return json.loads(value) if isinstance(value, str) else value
+    """JSON columns are compact bytes on SQLite (events.compact) and decoded jsonb on PostgreSQL."""
+    return json.loads(unpack_json(value)) if isinstance(value, str | bytes) else value
 
 
 def as_datetime(value) -> datetime:

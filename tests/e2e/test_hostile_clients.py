@@ -23,6 +23,7 @@ import pytest
 import redis
 from websockets.sync.client import connect as ws_connect
 
+from events.compact import unpack_id
 from tests.support.databases import fresh_database, process_env
 from tests.support.ports import free_port
 
@@ -185,7 +186,7 @@ def test_concurrent_retries_with_one_idempotency_key_get_the_first_answer(stack)
     assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
     recorded = query(stack.database_url, "SELECT event_id FROM events_event WHERE type = %s",
                      ("player.override.submitted",))
-    assert [row[0] for row in recorded] == [answers[0][1]["eventId"]]
+    assert [unpack_id(row[0]) for row in recorded] == [answers[0][1]["eventId"]]
     # One command was accepted, so one unit of alice's rate-limit budget is spent, not ten.
     spent = redis.Redis.from_url(stack.redis.url).get(f"selfplay:ratelimit:commands:player:{PLAYER}")
     assert spent == b"1"

@@ -12,6 +12,7 @@ import sys
 import psycopg
 import pytest
 
+from events.compact import unpack_json
 from selfplay.canonical import canonical_json
 from tests.e2e.processes import manage
 from tests.support.databases import REPO, fresh_database, process_env
@@ -65,7 +66,7 @@ def test_the_second_pass_runs_in_a_second_process_and_reports_what_it_finds(tmp_
         (position, data), = query(database_url, "SELECT global_position, data FROM events_event WHERE "
                                   "stream_id = 'world:soak' AND type LIKE 'agent.action.%%' "
                                   "ORDER BY global_position LIMIT 1 OFFSET 4")
-        recorded = json.loads(data) if isinstance(data, str) else data
+        recorded = json.loads(unpack_json(data)) if isinstance(data, str | bytes) else data
         forged = {**recorded, "action": {"type": "say", "text": "I never did that"}}
         cast = "" if database_url.startswith("sqlite") else "::jsonb"
         rewrite(database_url, f"UPDATE events_event SET data = %s{cast} WHERE global_position = %s",

@@ -13,6 +13,7 @@ from collections import defaultdict
 import psycopg
 import pytest
 
+from events.compact import unpack_json
 from tests.support.databases import REPO, fresh_database, process_env
 
 WORKERS, APPENDS, STREAMS = 4, 2000, 25
@@ -40,7 +41,7 @@ def rows(url: str) -> list[tuple]:
     if url.startswith("sqlite"):
         import sqlite3
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            return [(s, p, g, json.loads(d)) for s, p, g, d in db.execute(sql)]
+            return [(s, p, g, json.loads(unpack_json(d))) for s, p, g, d in db.execute(sql)]
     with psycopg.connect(url) as db:
         return [(s, p, g, d) for s, p, g, d in db.execute(sql)]
 

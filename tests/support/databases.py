@@ -29,19 +29,22 @@ def process_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def migrate(database_url: str, **env: str) -> None:
-    subprocess.run([sys.executable, str(REPO / "manage.py"), "migrate", "--no-input", "-v", "0"],
+def migrate(database_url: str, *target: str, **env: str) -> None:
+    """Migrate the database (to `target`, an app label and migration name, when given)."""
+    subprocess.run([sys.executable, str(REPO / "manage.py"), "migrate", *target, "--no-input", "-v", "0"],
                    env=process_env(database_url, **env), check=True, cwd=REPO, timeout=300)
 
 
 @contextlib.contextmanager
-def fresh_database(tmp_path: Path, *, prefix: str = "selfplay_e2e", **env: str) -> Iterator[str]:
+def fresh_database(tmp_path: Path, *, prefix: str = "selfplay_e2e", target: tuple[str, ...] = (),
+                   **env: str) -> Iterator[str]:
     """Yield the URL of a new migrated database of this run's vendor; drop it afterwards.
 
-    `env` is the environment of the migration (SELFPLAY_EVENT_PARTITION_SIZE, say)."""
+    `target` ("events", "0008") stops the migration there; `env` is its environment
+    (SELFPLAY_EVENT_PARTITION_SIZE, say)."""
     if connection.vendor == "sqlite":
         url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-        migrate(url, **env)
+        migrate(url, *target, **env)
         yield url
         return
     settings = connection.settings_dict
@@ -52,7 +55,7 @@ def fresh_database(tmp_path: Path, *, prefix: str = "selfplay_e2e", **env: str) 
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-        migrate(url, **env)
+        migrate(url, *target, **env)
         yield url
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:

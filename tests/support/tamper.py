@@ -33,6 +33,6 @@ def forge_event(stream_id: str, *, position: int, prev_hash: str) -> None:
     """
     [event] = append_batch([(stream_id, [NewEvent("agent.note.forged", {}, {"actor": "system"})], ANY)],
                            now=timezone.now())
-    tamper("UPDATE events_event SET position = %s, prev_hash = %s, hash = %s WHERE event_id = %s",
-           [position, prev_hash, "f" * 64, event.id])
+    tamper("UPDATE events_event SET position = %s, prev_hash = %s, hash = %s WHERE global_position = %s",
+           [position, prev_hash, "f" * 64, event.global_position])
     tamper("UPDATE events_stream SET version = %s, head_hash = %s WHERE id = %s", [position, "f" * 64, stream_id])

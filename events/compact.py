@@ -1,0 +1,103 @@
+"""The compact stored form of an event row, which SQLite's backend writes (events.backends).
+
+An event's id, hashes, data and metadata travel as text (DESIGN §2) and are hashed as text; the
+row need not hold that text. In the compact form:
+
+- the id is its 16 bytes, each hash its 32 bytes (an empty previous hash, at position 1, is b"");
+- data and metadata are their canonical JSON text, compressed by zstd with a dictionary shipped
+  in `events/dictionaries/` (an event's JSON is ~110 bytes, too short for a compressor to find
+  its repetitions within itself; the dictionary holds the keys and values events share). The
+  first byte names the form: 0 the UTF-8 text itself (when compression would not make it
+  shorter), 1 a zstd frame (without magic number, checksum or dictionary id) of dictionary 1.
+  A dictionary, once shipped, is never changed: a new one takes the next number.
+
+Decompressing gives back the exact text that was hashed, so `verify_chain` still hashes what it
+reads. Readers take either form: a value that is already text (PostgreSQL's columns, or a row
+written before the compact form) passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from pathlib import Path
+
+import zstandard
+
+DICTIONARY_DIR = Path(__file__).with_name("dictionaries")
+_TEXT, _ZSTD_DICT1 = 0, 1
+_LEVEL = 3  # higher levels gain a byte or two on these short texts at three to twenty times the cost
+
+
+@cache
+def _dictionary(number: int) -> zstandard.ZstdCompressionDict:
+    data = (DICTIONARY_DIR / f"events-{number}.zdict").read_bytes()
+    dictionary = zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_FULLDICT)
+    dictionary.precompute_compress(level=_LEVEL)
+    return dictionary
+
+
+class _Codecs(threading.local):
+    """zstd's compressor and decompressor objects may not be used by two threads at once.
+    Made on first use: a process that never reads a compact row never loads the dictionary."""
+
+    compress = decompress = None
+
+    def make(self) -> None:
+        params = zstandard.ZstdCompressionParameters.from_level(
+            _LEVEL, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_checksum=False, write_content_size=True,
+            write_dict_id=False)
+        self.compress = zstandard.ZstdCompressor(dict_data=_dictionary(1), compression_params=params).compress
+        self.decompress = zstandard.ZstdDecompressor(
+            dict_data=_dictionary(1), format=zstandard.FORMAT_ZSTD1_MAGICLESS).decompress
+
+
+_codecs = _Codecs()
+
+
+def pack_json(text: str) -> bytes:
+    """Return the compact form of a JSON text."""
+    raw = text.encode()
+    if _codecs.compress is None:
+        _codecs.make()
+    packed = _codecs.compress(raw)
+    if len(packed) < len(raw):
+        return b"\x01" + packed
+    return b"\x00" + raw
+
+
+def unpack_json(value):
+    """Return the JSON text of a stored data or metadata value (text passes through)."""
+    if type(value) is not bytes:
+        return value
+    form = value[0]
+    if form == _ZSTD_DICT1:
+        if _codecs.decompress is None:
+            _codecs.make()
+        return _codecs.decompress(value[1:]).decode()
+    if form == _TEXT:
+        return value[1:].decode()
+    raise ValueError(f"stored JSON in an unknown form ({form}): written by a newer Selfplay?")
+
+
+def pack_id(event_id: str) -> bytes:
+    """Return the 16 bytes of a canonical (lowercase, hyphenated) UUID text."""
+    return bytes.fromhex(event_id.replace("-", ""))
+
+
+def unpack_id(value) -> str:
+    """Return the canonical text of a stored event id (text passes through)."""
+    if type(value) is not bytes:
+        return value
+    h = value.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def pack_hash(hex_hash: str) -> bytes:
+    """Return the bytes of a hex hash ("" for none gives b"")."""
+    return bytes.fromhex(hex_hash)
+
+
+def unpack_hash(value) -> str:
+    """Return the hex text of a stored hash (text passes through)."""
+    return value.hex() if type(value) is bytes else value
