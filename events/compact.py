@@ -19,6 +19,7 @@ written before the compact form) passes through unchanged.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -43,41 +44,54 @@ class _Codecs(threading.local):
 
     compress = decompress = None
 
-    def make(self) -> None:
+    def make(self) -> _Codecs:
         params = zstandard.ZstdCompressionParameters.from_level(
             _LEVEL, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_checksum=False, write_content_size=True,
             write_dict_id=False)
         self.compress = zstandard.ZstdCompressor(dict_data=_dictionary(1), compression_params=params).compress
         self.decompress = zstandard.ZstdDecompressor(
             dict_data=_dictionary(1), format=zstandard.FORMAT_ZSTD1_MAGICLESS).decompress
+        return self
 
 
 _codecs = _Codecs()
 
 
+def _thread_codecs() -> _Codecs:
+    return _codecs if _codecs.compress is not None else _codecs.make()
+
+
 def pack_json(text: str) -> bytes:
     """Return the compact form of a JSON text."""
     raw = text.encode()
-    if _codecs.compress is None:
-        _codecs.make()
-    packed = _codecs.compress(raw)
+    packed = _thread_codecs().compress(raw)
     if len(packed) < len(raw):
         return b"\x01" + packed
     return b"\x00" + raw
 
 
+def json_reader() -> Callable[[object], object]:
+    """Return a function from a stored data or metadata value to its JSON as UTF-8 bytes (text
+    passes through), for this thread: readers of many rows take it once, and orjson reads bytes."""
+    decompress = _thread_codecs().decompress
+
+    def read(value):
+        if type(value) is not bytes:
+            return value
+        form = value[0]
+        if form == _ZSTD_DICT1:
+            return decompress(value[1:])
+        if form == _TEXT:
+            return value[1:]
+        raise ValueError(f"stored JSON in an unknown form ({form}): written by a newer Selfplay?")
+
+    return read
+
+
 def unpack_json(value):
     """Return the JSON text of a stored data or metadata value (text passes through)."""
-    if type(value) is not bytes:
-        return value
-    form = value[0]
-    if form == _ZSTD_DICT1:
-        if _codecs.decompress is None:
-            _codecs.make()
-        return _codecs.decompress(value[1:]).decode()
-    if form == _TEXT:
-        return value[1:].decode()
-    raise ValueError(f"stored JSON in an unknown form ({form}): written by a newer Selfplay?")
+    value = json_reader()(value)
+    return value.decode() if type(value) is bytes else value
 
 
 def pack_id(event_id: str) -> bytes:

@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from selfplay.gc_pause import paused_gc
 
 from . import backends
-from .compact import unpack_hash, unpack_id, unpack_json
+from .compact import json_reader, unpack_hash, unpack_id
 from .exceptions import StoreUnavailable
 from .types import RecordedEvent
 
@@ -34,7 +34,7 @@ def load_stored_json(text):
     (selfplay.canonical.storable), and floats are written as Python's shortest repr, which both
     parse to the same double. Anything orjson refuses is left to the standard library.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, str | bytes):
         return text  # already decoded by the driver
     try:
         return orjson.loads(text)
@@ -49,19 +49,42 @@ def _parse_moment(text) -> datetime:
 
 def decode_rows(rows) -> list[RecordedEvent]:
     """Build RecordedEvents from rows selected with ROW_COLUMNS."""
+    rows = rows if isinstance(rows, list) else list(rows)
     with paused_gc():
+        if rows and type(rows[0][0]) is bytes:
+            try:
+                return _decode_compact_rows(rows)
+            except (AttributeError, TypeError, ValueError):  # a row not in the compact form
+                pass
         return _decode_rows(rows)
+
+
+def _decode_compact_rows(rows) -> list[RecordedEvent]:
+    """The rows of SQLite's compact form (events.compact), without a check or call per value
+    that decode_rows' general path makes: a page is read at about two thirds of its cost."""
+    decoded = []
+    last_text, last_moment = None, None
+    json_of, loads = json_reader(), orjson.loads
+    for event_id, stream_id, position, global_position, type_, data, metadata, recorded_at, prev_hash, hash_ in rows:
+        if recorded_at != last_text:
+            last_text, last_moment = recorded_at, _parse_moment(recorded_at)
+        h = event_id.hex()
+        decoded.append(RecordedEvent(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", stream_id, position,
+                                     global_position, type_, loads(json_of(data)), loads(json_of(metadata)),
+                                     last_moment, prev_hash.hex(), hash_.hex()))
+    return decoded
 
 
 def _decode_rows(rows) -> list[RecordedEvent]:
     decoded = []
     last_text, last_moment = None, None
+    json_of = json_reader()
     for event_id, stream_id, position, global_position, type_, data, metadata, recorded_at, prev_hash, hash_ in rows:
         # Events of one append share their recorded_at, so consecutive rows mostly repeat it.
         if recorded_at != last_text:
             last_text, last_moment = recorded_at, _parse_moment(recorded_at)
         decoded.append(RecordedEvent(unpack_id(event_id), stream_id, position, global_position, type_,
-                                     load_stored_json(unpack_json(data)), load_stored_json(unpack_json(metadata)),
+                                     load_stored_json(json_of(data)), load_stored_json(json_of(metadata)),
                                      last_moment, unpack_hash(prev_hash), unpack_hash(hash_)))
     return decoded
 
@@ -152,18 +175,23 @@ def read_all_for_folds(*, after: int = 0, limit: int = 1000) -> list[dict]:
             rows = cursor.fetchall()
     except DatabaseError as exc:
         raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
-    # Stored text goes straight to orjson; a driver that decodes JSON itself (psycopg) or a text
-    # orjson refuses takes the careful path.
-    loads = orjson.loads if rows and isinstance(rows[0][4], str) else _load_any
+    # Stored JSON (compact or text) goes straight to orjson; a driver that decodes JSON itself
+    # (psycopg) or a text orjson refuses takes the careful path.
+    json_of, loads_orjson = json_reader(), orjson.loads
+
+    def fast(value):
+        return loads_orjson(json_of(value))
+
+    def careful(value):
+        return load_stored_json(json_of(value))
+
     with paused_gc():
-        try:
-            return _shape_for_folds(rows, loads)
-        except (orjson.JSONDecodeError, TypeError):
-            return _shape_for_folds(rows, _load_any)
-
-
-def _load_any(value):
-    return load_stored_json(unpack_json(value))
+        if rows and isinstance(rows[0][4], str | bytes):
+            try:
+                return _shape_for_folds(rows, fast)
+            except (orjson.JSONDecodeError, TypeError):
+                pass
+        return _shape_for_folds(rows, careful)
 
 
 def _shape_for_folds(rows, loads) -> list[dict]:

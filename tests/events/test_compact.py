@@ -19,6 +19,7 @@ from events.raw import append
 from events.store import NewEvent, read_stream
 from selfplay.canonical import canonical_json, storable
 from tests.support.databases import REPO, fresh_database, process_env
+from tests.support.tamper import tamper
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(),
@@ -151,3 +152,15 @@ def test_the_migration_keeps_every_legacy_event_and_its_chain(tmp_path):
                                            "columns": [["agent:ada", 1], ["agent:ada", 2], ["agent:ada", 3]]}
         chain = _run(url, manage, "verify_chain")
         assert chain.returncode == 0 and "every chain intact" in chain.stdout, chain.stdout + chain.stderr
+
+
+@pytest.mark.django_db
+def test_a_page_mixing_both_forms_reads_every_row():
+    """A row rewritten as text (a restore, a hand edit) among compact ones: the page's fast path
+    gives way to the careful one, and each row reads as it is stored."""
+    first, second = append("agent:ada", [NewEvent("agent.note.written", {"n": n}, {"actor": "agent:ada"})
+                                         for n in (1, 2)], now=timezone.now())
+    tamper("UPDATE events_event SET data = %s, hash = %s WHERE global_position = %s",
+           ['{"n":20}', "ab" * 32, second.global_position])
+    assert [(e.data, e.hash) for e in read_stream("agent:ada")] == [({"n": 1}, first.hash), ({"n": 20}, "ab" * 32)]
+    assert read_stream("agent:ada")[0] == first
