@@ -26,7 +26,7 @@ from django.db import connection
 
 from . import backends
 from .anchors import signed
-from .compact import unpack_hash, unpack_id, unpack_json
+from .compact import loop_reader, unpack_hash, unpack_id
 from .hashing import chain_hash, envelope_json, event_hash
 from .selectors import load_stored_json
 
@@ -96,11 +96,19 @@ class _Row(NamedTuple):
 _ROW_COLUMNS = "event_id, stream_id, position, type, data, metadata, prev_hash, hash"
 
 
-def _stored_row(row) -> _Row:
-    """The row with its id, hashes and JSON texts out of the compact form (events.compact)."""
-    event_id, stream_id, position, type_, data, metadata, prev_hash, hash_ = row
-    return _Row(unpack_id(event_id), stream_id, position, type_, unpack_json(data), unpack_json(metadata),
-                unpack_hash(prev_hash), unpack_hash(hash_))
+def _stored_rows(rows) -> list[_Row]:
+    """The rows with their ids, hashes and JSON texts out of the compact form (events.compact);
+    a row in text (PostgreSQL's, or one written by hand) passes through as it is."""
+    form, decompress, read = loop_reader()
+
+    def text(value):
+        if type(value) is not bytes:
+            return value
+        return (decompress(value[1:]) if value[0] == form else read(value)).decode()
+
+    return [_Row(unpack_id(event_id), stream_id, position, type_, text(data), text(metadata),
+                 unpack_hash(prev_hash), unpack_hash(hash_))
+            for event_id, stream_id, position, type_, data, metadata, prev_hash, hash_ in rows]
 
 
 def _events_in_stream_order(stream_ids: list[str]) -> Iterator[_Row]:
@@ -116,7 +124,7 @@ def _events_in_stream_order(stream_ids: list[str]) -> Iterator[_Row]:
                           "ORDER BY position LIMIT %s", [stream_id, last_position, _PAGE])
             if not rows:
                 break
-            yield from map(_stored_row, rows)
+            yield from _stored_rows(rows)
             last_position = rows[-1][2]
 
 
@@ -130,7 +138,7 @@ def _events_in_log_order() -> Iterator[_Row]:
                       "ORDER BY global_position LIMIT %s", [last_global, _PAGE])
         if not rows:
             break
-        yield from (_stored_row(row[1:]) for row in rows)
+        yield from _stored_rows([row[1:] for row in rows])
         last_global = rows[-1][0]
 
 

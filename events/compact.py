@@ -88,6 +88,13 @@ def json_reader() -> Callable[[object], object]:
     return read
 
 
+def loop_reader() -> tuple[int, Callable[[bytes], bytes], Callable[[object], object]]:
+    """Return (form, decompress, read) for a loop over many values, which reads each one as
+    `decompress(value[1:]) if value[0] == form else read(value)`: json_reader's function without
+    a call of its own for the common form (a page of a thousand events reads two thousand)."""
+    return _ZSTD_DICT1, _thread_codecs().decompress, json_reader()
+
+
 def unpack_json(value):
     """Return the JSON text of a stored data or metadata value (text passes through)."""
     value = json_reader()(value)

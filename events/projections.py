@@ -310,8 +310,12 @@ class Rebuilt:
 def rebuild_in_memory(
     *, names: Iterable[str] | None = None, until: int | None = None,
     progress: Callable[[int], None] | None = None, page: int = 10_000,
+    observe: Callable[[list[dict]], None] | None = None,
 ) -> Rebuilt:
-    """Fold the whole log (up to global position `until`) from zero; write nothing."""
+    """Fold the whole log (up to global position `until`) from zero; write nothing.
+
+    `observe(page)` sees each page of events (read_all_for_folds' shape) after it is folded:
+    another pass over the log rides on this one instead of reading it all again."""
     names = list(names) if names is not None else list(registry())
     states: dict[tuple[str, str], dict] = {}
     positions: dict[tuple[str, str], int] = {}
@@ -328,6 +332,8 @@ def rebuild_in_memory(
                 state = states.get((name, key))
                 states[(name, key)] = spec.fold(spec.initial(key) if state is None else state, group)
                 positions[(name, key)] = group[-1]["globalPosition"]
+            if observe:
+                observe(batch)
             after = batch[-1]["globalPosition"]
             count += len(batch)
             if progress:

@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from selfplay.gc_pause import paused_gc
 
 from . import backends
-from .compact import json_reader, unpack_hash, unpack_id
+from .compact import json_reader, loop_reader, unpack_hash, unpack_id
 from .exceptions import StoreUnavailable
 from .types import RecordedEvent
 
@@ -64,14 +64,17 @@ def _decode_compact_rows(rows) -> list[RecordedEvent]:
     that decode_rows' general path makes: a page is read at about two thirds of its cost."""
     decoded = []
     last_text, last_moment = None, None
-    json_of, loads = json_reader(), orjson.loads
+    form, decompress, read = loop_reader()
+    loads = orjson.loads
     for event_id, stream_id, position, global_position, type_, data, metadata, recorded_at, prev_hash, hash_ in rows:
         if recorded_at != last_text:
             last_text, last_moment = recorded_at, _parse_moment(recorded_at)
         h = event_id.hex()
-        decoded.append(RecordedEvent(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", stream_id, position,
-                                     global_position, type_, loads(json_of(data)), loads(json_of(metadata)),
-                                     last_moment, prev_hash.hex(), hash_.hex()))
+        decoded.append(RecordedEvent(
+            f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", stream_id, position, global_position, type_,
+            loads(decompress(data[1:]) if data[0] == form else read(data)),
+            loads(decompress(metadata[1:]) if metadata[0] == form else read(metadata)),
+            last_moment, prev_hash.hex(), hash_.hex()))
     return decoded
 
 
@@ -177,26 +180,24 @@ def read_all_for_folds(*, after: int = 0, limit: int = 1000) -> list[dict]:
         raise StoreUnavailable(f"the event store could not be read: {exc}") from exc
     # Stored JSON (compact or text) goes straight to orjson; a driver that decodes JSON itself
     # (psycopg) or a text orjson refuses takes the careful path.
-    json_of, loads_orjson = json_reader(), orjson.loads
-
-    def fast(value):
-        return loads_orjson(json_of(value))
-
-    def careful(value):
-        return load_stored_json(json_of(value))
-
     with paused_gc():
         if rows and isinstance(rows[0][4], str | bytes):
             try:
-                return _shape_for_folds(rows, fast)
+                return _shape_for_folds(rows)
             except (orjson.JSONDecodeError, TypeError):
                 pass
-        return _shape_for_folds(rows, careful)
+        json_of = json_reader()
+        return [{"type": type_, "streamId": stream_id, "position": position, "globalPosition": global_position,
+                 "data": load_stored_json(json_of(data)), "metadata": load_stored_json(json_of(metadata))}
+                for type_, stream_id, position, global_position, data, metadata in rows]
 
 
-def _shape_for_folds(rows, loads) -> list[dict]:
+def _shape_for_folds(rows) -> list[dict]:
+    form, decompress, read = loop_reader()
+    loads = orjson.loads
     return [{"type": type_, "streamId": stream_id, "position": position, "globalPosition": global_position,
-             "data": loads(data), "metadata": loads(metadata)}
+             "data": loads(decompress(data[1:]) if data[0] == form else read(data)),
+             "metadata": loads(decompress(metadata[1:]) if metadata[0] == form else read(metadata))}
             for type_, stream_id, position, global_position, data, metadata in rows]
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from agents.replay import verify_recorded_ticks
+from agents.replay import TickReplay
 from events.projection_checks import compare, live_snapshot
 from events.projections import rebuild_in_memory, registry
 from selfplay.canonical import checksum
@@ -14,6 +14,13 @@ from selfplay.canonical import checksum
 
 def _checksums(rebuilt) -> dict:
     return {key: checksum(state) for key, state in rebuilt.states.items()}
+
+
+def _rebuild_and_replay(names, head, rebuilt, replayed) -> tuple[dict, object]:
+    """The second rebuild, with the re-evaluation of every tick riding on its read of the log."""
+    replay = TickReplay(replayed)
+    second = _checksums(rebuild_in_memory(names=names, until=head, progress=rebuilt, observe=replay.feed))
+    return second, replay.report
 
 
 def _second_pass(names, head, done, sender) -> None:
@@ -27,8 +34,7 @@ def _second_pass(names, head, done, sender) -> None:
         return add
 
     try:
-        second = _checksums(rebuild_in_memory(names=names, until=head, progress=counter(0)))
-        report = verify_recorded_ticks(progress=counter(1))
+        second, report = _rebuild_and_replay(names, head, counter(0), counter(1))
         sender.send(("ok", second, report))
     except BaseException:  # noqa: BLE001 - whatever it is, the parent reports it
         sender.send(("error", traceback.format_exc(), None))
@@ -64,10 +70,8 @@ class Command(BaseCommand):
         if parallel:
             second, report = self.wait_for_second_pass(child, receiver, done, bar)
         else:
-            with bar("rebuild 2/2") as progress:
-                second = _checksums(rebuild_in_memory(names=names, until=head, progress=progress.update))
-            with bar("re-evaluate ticks") as progress:
-                report = verify_recorded_ticks(progress=progress.update)
+            with bar("rebuild 2/2") as rebuilt, bar("re-evaluate ticks") as replayed:
+                second, report = _rebuild_and_replay(names, head, rebuilt.update, replayed.update)
 
         ours = _checksums(first)
         for key in sorted(ours.keys() | second.keys()):
