@@ -70,6 +70,26 @@ def pack_json(text: str) -> bytes:
     return b"\x00" + raw
 
 
+def pack_rows(rows: list) -> list[tuple]:
+    """Return event rows (global position, id, stream id, position, type, data, metadata,
+    recorded at, previous hash, hash, actor, tick; texts all) in the compact form.
+
+    pack_json and pack_id in one loop, without a call per value but zstd's own: an append of a
+    thousand agents' tick packs two thousand rows."""
+    compress, fromhex = _thread_codecs().compress, bytes.fromhex
+    packed = []
+    for global_position, event_id, stream_id, position, type_, data, metadata, recorded_at, prev_hash, hash_, \
+            actor, tick in rows:
+        data, metadata = data.encode(), metadata.encode()
+        small_data, small_metadata = compress(data), compress(metadata)
+        packed.append((
+            global_position, fromhex(event_id.replace("-", "")), stream_id, position, type_,
+            b"\x01" + small_data if len(small_data) < len(data) else b"\x00" + data,
+            b"\x01" + small_metadata if len(small_metadata) < len(metadata) else b"\x00" + metadata,
+            recorded_at, fromhex(prev_hash), fromhex(hash_), actor, tick))
+    return packed
+
+
 def json_reader() -> Callable[[object], object]:
     """Return a function from a stored data or metadata value to its JSON as UTF-8 bytes (text
     passes through), for this thread: readers of many rows take it once, and orjson reads bytes."""

@@ -28,7 +28,7 @@ from selfplay.gc_pause import paused_gc
 
 from . import backends
 from .models import Projection
-from .selectors import load_stored_json, read_all_for_folds
+from .selectors import fold_metadata, load_stored_json, read_all_for_folds
 from .types import RecordedEvent
 
 ReducerEvent = dict  # {type, streamId, position, globalPosition, data, metadata}: see reducer_event
@@ -63,9 +63,12 @@ def get_spec(name: str) -> ProjectionSpec:
 
 
 def reducer_event(event: RecordedEvent) -> ReducerEvent:
-    """Return the wire-shaped dict that reducers read (no timestamp: states never depend on it)."""
+    """Return the wire-shaped dict that reducers read: no timestamp (states never depend on it),
+    and of the metadata its actor and whole-number tick only (fold_metadata), as a rebuild reads them."""
+    tick = event.metadata.get("tick")
     return {"type": event.type, "streamId": event.stream_id, "position": event.position,
-            "globalPosition": event.global_position, "data": event.data, "metadata": event.metadata}
+            "globalPosition": event.global_position, "data": event.data,
+            "metadata": fold_metadata(event.metadata["actor"], tick if type(tick) is int else None)}
 
 
 def route(events: Iterable[ReducerEvent], names: Iterable[str] | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ..compact import pack_hash, pack_id, pack_json
+from ..compact import pack_id, pack_rows
 from .base import StoreBackend
 
 
@@ -52,8 +52,7 @@ class SQLiteBackend(StoreBackend):
         return "SELECT value FROM json_each(%s)", [self._json_list(values)]
 
     def stored_rows(self, rows):
-        return [(r[0], pack_id(r[1]), r[2], r[3], r[4], pack_json(r[5]), pack_json(r[6]), r[7],
-                 pack_hash(r[8]), pack_hash(r[9]), *r[10:]) for r in rows]
+        return pack_rows(rows)
 
     def stored_event_ids(self, event_ids):
         # Blobs cannot come out of json_each (and SQLite 3.40 has no unhex()): one parameter each.
