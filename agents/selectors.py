@@ -12,8 +12,7 @@ from django.db.models import Count, Q
 
 from events.models import Event
 from events.projections import load_state
-from events.selectors import decode_rows
-from events.store import RecordedEvent, stream_version
+from events.store import RecordedEvent, read_stream_backwards, stream_version
 from selfplay.errors import Refused
 from selfplay.world import FAILED, SUCCEEDED
 
@@ -49,9 +48,6 @@ TICK_MARKERS = (TICK_COMPLETED, TICKS_SKIPPED)
 # the work of one anonymous request stays bounded however rarely the agent appears.
 OUTCOME_SCAN_POSITIONS = 20_000
 MAX_OUTCOME_LIMIT = 2000
-_ROW = ("event_id", "stream_id", "position", "global_position", "type", "data", "metadata", "recorded_at",
-        "prev_hash", "hash")
-_DATA = _ROW.index("data")
 
 
 @dataclass(frozen=True)
@@ -188,13 +184,10 @@ def agent_outcomes(*, region_id: str, agent_id: str, before: int | None = None, 
     head = stream_version(stream_id)
     before = head + 1 if before is None else min(before, head + 1)
     floor = max(1, before - OUTCOME_SCAN_POSITIONS)
-    candidates = (Event.objects.filter(stream_id=stream_id, position__gte=floor, position__lt=before,
-                                       type__in=(SUCCEEDED, FAILED, "agent.spawned"))
-                  .order_by("-position").values_list(*_ROW))
+    pages = read_stream_backwards(stream_id, below=before, floor=floor, types=(SUCCEEDED, FAILED, "agent.spawned"))
     # Matched here, not in SQL: data is stored compact on SQLite (events.compact).
-    rows = list(islice((row for row in candidates.iterator(chunk_size=1000) if _concerns(row[_DATA], agent_id)),
-                       limit))
-    events = decode_rows(reversed(rows))
+    events = list(islice((e for page in pages for e in page if _concerns(e.data, agent_id)), limit))
+    events.reverse()
     arrived = any(e.type == "agent.spawned" and e.data.get("agentId") == agent_id for e in events)
     next_before = events[0].position if len(events) == limit else floor
     return OutcomesPage(agent_id=agent_id, region=region_id, events=events, next_before=next_before,

@@ -128,6 +128,23 @@ def read_stream(stream_id: str, *, after: int = 0, limit: int = 1000) -> list[Re
     )
 
 
+def read_stream_backwards(stream_id: str, *, below: int, floor: int, types: Iterable[str],
+                          page: int = 1000) -> Iterator[list[RecordedEvent]]:
+    """Yield pages of a stream's events of these types with floor <= position < below, newest
+    first: for a caller that picks among them by their data (which SQL cannot read on SQLite,
+    events.compact) and stops once it has enough."""
+    types = list(types)
+    while below > floor:
+        events = _fetch(
+            f"SELECT {ROW_COLUMNS} FROM events_event WHERE stream_id = %s AND position >= %s AND position < %s "
+            f"AND type IN ({', '.join(['%s'] * len(types))}) ORDER BY position DESC LIMIT %s",
+            [stream_id, floor, below, *types, page])
+        if not events:
+            return
+        yield events
+        below = events[-1].position
+
+
 def read_all(*, after: int = 0, limit: int = 1000, stream_prefix: str | None = None) -> list[RecordedEvent]:
     """Return events of all streams with global position > after, in commit order.
 

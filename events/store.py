@@ -22,6 +22,7 @@ from .selectors import (
     read_all,
     read_all_for_folds,
     read_stream,
+    read_stream_backwards,
     stream_version,
 )
 from .services import record
@@ -50,6 +51,7 @@ __all__ = [
     "read_all",
     "read_all_for_folds",
     "read_stream",
+    "read_stream_backwards",
     "record",
     "stream_version",
 ]

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from events.compact import unpack_id
 from selfplay import world as world_rules
 
 from .conftest import OWNED, PLAYER, WORLD, LiveWorld, Tab, log_in, open_live, screenshot
@@ -175,8 +176,8 @@ def test_the_panel_opens_on_a_valid_action_and_failures_read_as_words_marked_as_
     (command,) = [e for e in live_world.events(f"agent:{OWNED}") if e["type"] == "player.override.submitted"
                   and e["data"]["appliesAtTick"] == applies_at]
     assert failed["data"]["reason"] == "agent_paused"
-    assert failed["metadata"]["causationId"] == live_world.query(
-        "SELECT event_id FROM events_event WHERE stream_id = %s AND position = %s", (f"agent:{OWNED}", command["position"]))[0][0]
+    assert failed["metadata"]["causationId"] == unpack_id(live_world.query(
+        "SELECT event_id FROM events_event WHERE stream_id = %s AND position = %s", (f"agent:{OWNED}", command["position"]))[0][0])
 
     # The history marks the override: its decision carries the badge and the outcome in words,
     # and the command's own line gets the outcome it caused.

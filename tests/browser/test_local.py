@@ -167,7 +167,8 @@ def test_a_world_moved_to_the_daemon_goes_on_there_from_its_last_local_tick(tab:
                                                  live_world.events(f"world:{region}", upto=snapshot["position"]))
     [(imported,)] = live_world.query("SELECT metadata FROM events_event WHERE stream_id = %s AND type = %s",
                                      (f"world:{region}", "world.imported"))
-    assert (json.loads(imported) if isinstance(imported, str) else imported) == {"actor": f"player:{PLAYER}"}
+    assert (json.loads(unpack_json(imported)) if isinstance(imported, str | bytes) else imported) == {
+        "actor": f"player:{PLAYER}"}
     screenshot(page, "local-world-moved.png")
     tab.assert_no_errors()
     live_world.assert_healthy()
