@@ -20,7 +20,7 @@ from django.db import migrations, models
 from django.db.models import Q
 
 import events.models
-from events.compact import pack_hash, pack_id, pack_json
+from events.compact import pack_rows
 
 OLD_TYPE_INDEX = "events_event_type_369b1d2e"
 MARKER_INDEXES = {"world.tick.completed": "events_tick_completed", "world.ticks.skipped": "events_ticks_skipped"}
@@ -74,10 +74,7 @@ def _rebuild_sqlite_table(cursor) -> None:
             'INSERT INTO "new__events_event" (global_position, event_id, stream_id, position, type, data, '
             "metadata, recorded_at, prev_hash, hash, actor, tick) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(global_position, pack_id(event_id), stream_id, position, type_, pack_json(data), pack_json(metadata),
-              recorded_at, pack_hash(prev_hash), pack_hash(hash_), *_actor_and_tick(metadata))
-             for global_position, event_id, stream_id, position, type_, data, metadata, recorded_at, prev_hash, hash_
-             in rows])
+            pack_rows([(*row, *_actor_and_tick(row[6])) for row in rows]))
         after, done = rows[-1][0], done + len(rows)
         if total > 10 * _BATCH and done % (25 * _BATCH) < _BATCH:
             print(f"  compact rows: {done:,} of {total:,} events", file=sys.stderr, flush=True)
