@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.compact import pack_hash, pack_id, pack_json, unpack_hash, unpack_id, unpack_json
+from events.compact import pack_id, pack_rows, unpack_hash, unpack_id, unpack_json
 from events.models import Event
 from events.raw import append
 from events.store import NewEvent, read_stream
@@ -28,12 +28,23 @@ json_values = st.recursive(
 )
 
 
+def packed_data(text: str) -> bytes:
+    """The stored data of a row holding `text`, packed as the append packs it."""
+    return pack_event(data=text)[5]
+
+
+def pack_event(*, data: str = "{}", event_id: str = "0b7c2a2e-0000-7000-8000-000000000000",
+               prev_hash: str = "", hash_: str = "ab" * 32) -> tuple:
+    return pack_rows([(1, event_id, "agent:ada", 1, "agent.note.written", data, '{"actor":"system"}',
+                       "2026-01-01 00:00:00", prev_hash, hash_, "system", None)])[0]
+
+
 @given(value=st.dictionaries(st.text(), json_values, max_size=6))
 def test_any_stored_json_text_comes_back_exactly_and_at_most_a_byte_longer(value):
     text = canonical_json(value)
     if not storable(value, text):
         return  # the store refuses it before any encoding (unpaired surrogates, NUL)
-    packed = pack_json(text)
+    packed = packed_data(text)
     assert unpack_json(packed) == text
     assert len(packed) <= len(text.encode()) + 1
 
@@ -41,13 +52,13 @@ def test_any_stored_json_text_comes_back_exactly_and_at_most_a_byte_longer(value
 def test_an_event_s_json_is_compressed_by_the_shipped_dictionary():
     text = canonical_json({"action": {"dx": 1, "dy": 0, "type": "move"}, "region": "meadow",
                            "source": "brain", "tick": 248})
-    packed = pack_json(text)
+    packed = packed_data(text)
     assert packed[0] == 1 and len(packed) < len(text) / 2
 
 
 def test_text_that_does_not_compress_is_kept_as_it_is_behind_its_form_byte():
     text = json.dumps({"k": uuid.uuid4().hex + uuid.uuid4().hex})
-    packed = pack_json(text)
+    packed = packed_data(text)
     assert packed[0] in (0, 1) and unpack_json(packed) == text
     assert unpack_json(b"\x00" + text.encode()) == text
 
@@ -60,9 +71,10 @@ def test_an_unknown_form_is_refused_not_guessed():
 @given(raw=st.binary(min_size=16, max_size=16), digest=st.binary(min_size=32, max_size=32))
 def test_ids_and_hashes_come_back_as_their_canonical_text(raw, digest):
     event_id = str(uuid.UUID(bytes=raw))
-    assert pack_id(event_id) == raw and unpack_id(raw) == event_id
-    assert unpack_hash(pack_hash(digest.hex())) == digest.hex()
-    assert pack_hash("") == b"" and unpack_hash(b"") == ""
+    packed = pack_event(event_id=event_id, prev_hash="", hash_=digest.hex())
+    assert pack_id(event_id) == raw == packed[1] and unpack_id(raw) == event_id
+    assert unpack_hash(packed[9]) == digest.hex()
+    assert packed[8] == b"" and unpack_hash(b"") == ""
 
 
 def test_text_passes_through_every_reader():
