@@ -140,7 +140,8 @@ def project(
             new_states[(name, key)], positions[(name, key)] = known, group[-1]["globalPosition"]
             continue
         state, position = current[(name, key)]
-        fresh = [e for e in group if e["globalPosition"] > position]
+        # A group is in log order, so it is all fresh when its first event is (a retry is not).
+        fresh = group if group[0]["globalPosition"] > position else [e for e in group if e["globalPosition"] > position]
         if fresh:
             new_states[(name, key)] = get_spec(name).fold(state, fresh)
             positions[(name, key)] = fresh[-1]["globalPosition"]
@@ -239,7 +240,8 @@ def load_states(keys: Iterable[tuple[str, str]], *, shared: bool = False) -> dic
                     found[(name, key)] = (state, heads[key][0])
             spec = get_spec(name)
             for key in names_keys:
-                found.setdefault((name, key), (spec.initial(key), 0))
+                if (name, key) not in found:  # (not setdefault: it would build every initial state)
+                    found[(name, key)] = (spec.initial(key), 0)
     if not shared:
         found = {key: (copy.deepcopy(state), position) for key, (state, position) in found.items()}
     return found

@@ -46,6 +46,8 @@ INT_RANGE = range(-(2**63), 2**63)
 # Every digit becomes "0", so a run of 19 digits is a run of 19 zeros: a substring search, a
 # third of the cost of a regex over the same text.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# The same, with "E" as "e": the float check below then makes two searches, not three.
+_DIGITS_TO_ZERO_E_TO_LOWER = bytes.maketrans(b"123456789E", b"000000000e")
 _NINETEEN_DIGITS = b"0" * 19
 
 
@@ -156,8 +158,8 @@ def _orjson_text(value: Any) -> str | None:
         return None
     # Every digit becomes "0", then substring searches of a str: a fraction of the cost of a
     # regex over the same text, and several times faster than searches of bytes.
-    zeroed = encoded.translate(_DIGITS_TO_ZERO).decode()
-    if ".0000" in zeroed or "0e" in zeroed or "0E" in zeroed:
+    zeroed = encoded.translate(_DIGITS_TO_ZERO_E_TO_LOWER).decode()
+    if ".0000" in zeroed or "0e" in zeroed:
         return None
     return encoded.decode()
 
