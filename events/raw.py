@@ -13,7 +13,6 @@ reservation on PostgreSQL that readers stay below until it commits (docs/paralle
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,9 +37,8 @@ from .hashing import plain_event_hash
 from .ids import new_event_ids
 from .selectors import ROW_COLUMNS, decode_rows
 from .types import (
-    ACTOR_RE,
     ANY,
-    EVENT_TYPE_RE,
+    CANONICAL_UUID_RE,
     NO_STREAM,
     STREAM_EXISTS,
     NewEvent,
@@ -48,11 +46,12 @@ from .types import (
     _ExpectedVersion,
     check_stream_id,
     stream_kind,
+    valid_actor,
+    valid_event_type,
 )
 
 ExpectedVersion = int | _ExpectedVersion
 
-_CANONICAL_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 @dataclass(slots=True)
@@ -142,41 +141,16 @@ def _name_unnamed(prepared, now: datetime) -> None:
         p.id = event_id
 
 
-class _Seen:
-    """Strings that already passed a check: a tick names the same few types and actors thousands
-    of times, and a dict lookup is a fraction of a regex match. Bounded, so a stream of made-up
-    names cannot grow it."""
-
-    LIMIT = 65_536
-
-    def __init__(self, pattern, max_length: int) -> None:
-        self.pattern, self.max_length, self.valid = pattern, max_length, set()
-
-    def __call__(self, value: object) -> bool:
-        if value in self.valid:
-            return True
-        if not (isinstance(value, str) and len(value) <= self.max_length and self.pattern.match(value)):
-            return False
-        if len(self.valid) >= self.LIMIT:
-            self.valid.clear()
-        self.valid.add(value)
-        return True
-
-
-_valid_type = _Seen(EVENT_TYPE_RE, 100)
-_valid_actor = _Seen(ACTOR_RE, 160)
-
-
 def _prepare(event: NewEvent) -> _Prepared:
     if not isinstance(event, NewEvent):
         raise InvalidEvent(f"expected a NewEvent, got {type(event).__name__}")
-    if not _valid_type(event.type):
+    if not valid_event_type(event.type):
         raise InvalidEvent(f"invalid event type {event.type!r}: expected dotted lowercase like 'agent.spawned'")
     if not isinstance(event.data, dict):
         raise InvalidEvent(f"event data must be a JSON object, got {type(event.data).__name__}")
     metadata = dict(event.metadata or {})
     actor = metadata.setdefault("actor", "system")
-    if not _valid_actor(actor):
+    if not valid_actor(actor):
         raise InvalidEvent(f"invalid actor {actor!r}: expected agent:<id>, player:<name>, operator:<name> or system")
     data, data_json, metadata_json = event.data, plain_json_text(event.data), plain_json_text(metadata)
     if data_json is None or metadata_json is None:
@@ -186,7 +160,7 @@ def _prepare(event: NewEvent) -> _Prepared:
         tick = None
     if event.id is None:
         return _Prepared("", event.type, data, metadata, data_json, metadata_json, False, tick)  # id given below
-    if isinstance(event.id, str) and _CANONICAL_UUID_RE.match(event.id):
+    if isinstance(event.id, str) and CANONICAL_UUID_RE.match(event.id):
         event_id = event.id
     else:
         try:

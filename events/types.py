@@ -15,6 +15,32 @@ STREAM_ID_PATTERN = r"^(world|agent|verification|system):[a-z0-9][a-z0-9-]{0,63}
 STREAM_ID_RE = re.compile(STREAM_ID_PATTERN[:-1] + r"\Z")
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+\Z")
 ACTOR_RE = re.compile(r"^(system|(agent|player|operator):[A-Za-z0-9@.+_-]{1,150})\Z")
+CANONICAL_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")  # an event id
+
+
+class _Seen:
+    """Strings that already passed a check: a tick names the same few types and actors thousands
+    of times, and so does a log read back (verify_chain), and a set lookup is a fraction of a
+    regex match. Bounded, so a stream of made-up names cannot grow it."""
+
+    LIMIT = 65_536
+
+    def __init__(self, pattern, max_length: int) -> None:
+        self.pattern, self.max_length, self.valid = pattern, max_length, set()
+
+    def __call__(self, value: object) -> bool:
+        if value in self.valid:
+            return True
+        if not (isinstance(value, str) and len(value) <= self.max_length and self.pattern.match(value)):
+            return False
+        if len(self.valid) >= self.LIMIT:
+            self.valid.clear()
+        self.valid.add(value)
+        return True
+
+
+valid_event_type = _Seen(EVENT_TYPE_RE, 100)
+valid_actor = _Seen(ACTOR_RE, 160)
 
 
 class _ExpectedVersion:

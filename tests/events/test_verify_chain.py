@@ -7,9 +7,11 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from events.hashing import event_hash, plain_event_hash
 from events.models import Anchor, Stream
 from events.raw import append  # the store's own test: exactly these events, no checkpoints
 from events.store import NewEvent, read_stream
+from selfplay.canonical import canonical_json
 from tests.support.tamper import tamper
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +55,27 @@ def test_the_same_values_stored_as_other_text_still_hold(two_streams):
     code, out, _ = run_verify_chain()
     assert code == 0, out
     assert out.strip() == "ok: 2 streams, 7 events, every chain intact (0 signed anchors hold)"
+
+
+def test_a_name_that_json_escapes_is_hashed_as_the_definition_says(two_streams):
+    # The store refuses such a type, so only a row changed behind its back holds one: its
+    # envelope is canonical JSON (the quote escaped), never the name quoted as it is.
+    *_, last = read_stream("agent:ada")
+    odd_type = 'agent.said"hi'
+    canonical = event_hash(prev_hash=last.prev_hash, event_id=last.id, stream_id=last.stream_id,
+                           position=last.position, type=odd_type, data=last.data, metadata=last.metadata)
+    quoted_as_is = plain_event_hash(last.prev_hash, last.id, last.stream_id, last.position, odd_type,
+                                    canonical_json(last.data), canonical_json(last.metadata))
+    assert canonical != quoted_as_is
+    for digest, intact in ((canonical, True), (quoted_as_is, False)):
+        stored = bytes.fromhex(digest) if connection.vendor == "sqlite" else digest  # events.compact
+        tamper("UPDATE events_event SET type = %s, hash = %s WHERE stream_id = %s AND position = %s",
+               [odd_type, stored, "agent:ada", last.position])
+        tamper("UPDATE events_stream SET head_hash = %s WHERE id = %s", [digest, "agent:ada"])
+        code, out, err = run_verify_chain()
+        assert (code == 0) == intact, (digest, out, err)
+        if not intact:
+            assert f"agent:ada at position {last.position}: hash does not match the event's content" in err
 
 
 def test_two_events_of_a_stream_swapped_in_place_are_a_break(two_streams):
