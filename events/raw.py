@@ -53,7 +53,6 @@ from .types import (
 ExpectedVersion = int | _ExpectedVersion
 
 
-
 @dataclass(slots=True)
 class _Prepared:
     id: str
