@@ -4,7 +4,8 @@ Checks before it starts anything: the port is free (else it says which process h
 Redis answers at REDIS_URL (when REDIS_URL is not set and nothing answers at the default, it
 starts a redis-server of its own and stops it again on Ctrl-C). It writes the environment it
 runs with to var/selfplay.env, which manage.py reads, so `manage.py …` afterwards talks to the
-same database. Ctrl-C stops daphne, the worker and beat, and ends with exit status 0.
+same database. Ctrl-C, or SIGTERM to this process alone, stops daphne, the workers and beat, and
+ends with exit status 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 ENV_FILE = VAR / "selfplay.env"
 CARRIED = ("DATABASE_URL", "REDIS_URL", "SELFPLAY_VAR_DIR", "DJANGO_SECRET_KEY", "SELFPLAY_SIM_TICK_SECONDS",
            "SELFPLAY_PLAN_TICK_SECONDS")
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM while `make run` is still setting up."""
 
 
 def fail(message: str) -> None:
@@ -125,14 +130,22 @@ def main() -> int:
         fail(f"Redis does not answer at REDIS_URL={redis_url}. Start it, or unset REDIS_URL to use "
              f"{DEFAULT_REDIS_URL} (started for you when nothing answers there).")
 
+    honcho: subprocess.Popen | None = None
     stopping = False
 
-    def on_interrupt(signum, frame):
+    def on_signal(signum, frame):
         nonlocal stopping
-        stopping = True  # honcho got the same Ctrl-C and is stopping the processes
+        stopping = True
+        if honcho is None:
+            raise Interrupted  # still setting up: start nothing
+        # A Ctrl-C in the terminal reaches honcho too, but a `kill` of this process (a service
+        # manager's stop, `timeout`) reaches only this one: pass it on, or the daemon outlives
+        # its `make run`. honcho stops its processes once, however often it is told.
+        honcho.send_signal(signum)
 
-    signal.signal(signal.SIGINT, on_interrupt)
-    signal.signal(signal.SIGTERM, on_interrupt)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
     try:
         write_env_file(env)
         manage("migrate", "--no-input", env=env)
@@ -144,12 +157,11 @@ def main() -> int:
               f"local worlds: /local/) — Ctrl-C stops all", flush=True)
         honcho = subprocess.Popen([str(BIN / "honcho"), "start", "-f", str(REPO / "Procfile")],
                                   env={**env, "SELFPLAY_PORT": str(port)}, cwd=REPO)
-        while honcho.poll() is None:
-            try:
-                honcho.wait()
-            except KeyboardInterrupt:
-                stopping = True
-        code = 0 if stopping else honcho.returncode
+        returncode = honcho.wait()
+        # honcho exits 130 or 143 when told to stop: that is this command's clean end.
+        code = 0 if stopping else returncode
+    except Interrupted:
+        print("make run: stopped before the daemon started", file=sys.stderr)
     finally:
         if own_redis is not None:
             own_redis.terminate()

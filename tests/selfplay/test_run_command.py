@@ -1,12 +1,17 @@
-"""`make run` (scripts/run.py) refuses clearly before starting anything, and manage.py follows it."""
+"""`make run` (scripts/run.py) refuses clearly before starting anything, stops everything it started
+when it is stopped, and manage.py follows it."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from tests.support.databases import REPO
-from tests.support.ports import free_port
+from tests.support.ports import free_port, port_is_free
+from tests.support.redis_server import private_redis
 
 
 def run_script(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -55,3 +60,51 @@ def test_manage_py_uses_the_database_make_run_used(tmp_path):
     other = run_script("manage.py", "shell", "-v", "0", "-c", code,
                        env={"SELFPLAY_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
     assert other.stdout.strip() == str(tmp_path / "x.sqlite3")
+
+
+def processes_with(marker: str) -> list[int]:
+    """Return the pids of this user's processes whose environment holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours
+                continue
+    return found
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.2)
+
+
+def test_sigterm_to_make_run_alone_stops_every_process_it_started(tmp_path):
+    """A service manager (or `timeout`) signals the process it started, not its terminal group:
+    the web server, the workers and beat must stop with it."""
+    port = free_port()
+    marker = str(tmp_path / "var")  # SELFPLAY_VAR_DIR: every process make run starts inherits it
+    with private_redis(tmp_path) as redis_server:
+        clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PORT")}
+        run = subprocess.Popen(
+            [sys.executable, "scripts/run.py"], cwd=REPO, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**clean, "PORT": str(port), "REDIS_URL": redis_server.url, "SELFPLAY_VAR_DIR": marker,
+                 "DATABASE_URL": f"sqlite:///{tmp_path / 'daemon.sqlite3'}"})
+        try:
+            wait_until(lambda: not port_is_free(port) or run.poll() is not None, 120, "the web server answers")
+            assert run.poll() is None, run.stderr.read()
+            started = processes_with(marker)
+            assert len(started) >= 6, started  # run.py, honcho, daphne, three workers, beat (and their children)
+
+            os.kill(run.pid, signal.SIGTERM)  # this process only: nothing else hears it
+            assert run.wait(timeout=60) == 0, run.stderr.read()
+            wait_until(lambda: not processes_with(marker), 30, f"every process stopped: {processes_with(marker)}")
+            assert port_is_free(port)
+        finally:
+            for pid in processes_with(marker):
+                os.kill(pid, signal.SIGKILL)
