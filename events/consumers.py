@@ -10,7 +10,11 @@ sent: positions reach the client strictly increasing, with no gap.
 Everything a client can make the server hold is bounded: the catch-up and the relay run in one
 task that waits while the client's transport is full (`events.flow`) and stops when the client
 leaves; its live queue is bounded (`events.hub`); one address may hold at most
-SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT sockets per server process.
+SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT sockets per server process. What a client sends is bounded
+too: daphne queues every frame it reads for the consumer without limit, so the consumer answers
+each message without waiting for the client to read, and closes a socket that sends more than
+SELFPLAY_WS_MESSAGES_PER_SECOND (bursts of SELFPLAY_WS_MESSAGE_BURST) or sends while its
+transport is full.
 
 This module knows no game. What a `command` message does and which heartbeat groups a stream
 follows are injected by dotted path (SELFPLAY_STREAM_COMMAND_HANDLER, SELFPLAY_STREAM_HEARTBEAT_GROUPS).
@@ -23,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -50,6 +55,23 @@ CLOSE_TOO_MANY = 4429
 _connections: Counter[str] = Counter()
 
 
+class MessageBudget:
+    """A token bucket: `rate` messages a second on average, at most `burst` at once."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 def error_message(code: str, message: str, details: dict | None = None) -> dict:
     return {"type": "error", **error_body(code, message, details)}
 
@@ -69,10 +91,12 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     client_address: str | None = None
     subscription: Subscription | None = None
     pump: asyncio.Task | None = None
+    closing: bool = False
 
     async def connect(self):
         self.groups_joined: list[str] = []
         self.flow = flow_of(self.scope)
+        self.budget = MessageBudget(settings.SELFPLAY_WS_MESSAGES_PER_SECOND, settings.SELFPLAY_WS_MESSAGE_BURST)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         stream_id = (query.get("streamId") or [""])[0]
         raw_from = (query.get("from") or ["0"])[0]
@@ -228,23 +252,36 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     # --- messages from the client ------------------------------------------------------
 
+    # Until the consumer takes a frame, daphne holds it, with no limit; so nothing below waits for
+    # the client to read (replies skip `flow`), and a socket that sends faster than its budget, or
+    # sends while it leaves what it was sent unread, is closed rather than read on.
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.closing:
+            return  # what daphne still hands over after the close is dropped unread
+        if not self.budget.take():
+            await self._close_now("Too many messages on this socket.", {
+                "messagesPerSecond": settings.SELFPLAY_WS_MESSAGES_PER_SECOND,
+                "burst": settings.SELFPLAY_WS_MESSAGE_BURST})
+            return
+        if self.flow.paused:
+            await self._close_now("Read the messages already sent before sending more.", {})
+            return
         if text_data is None:
-            await self.send_json(error_message("invalid", "Send JSON text frames, not binary ones."))
+            await self._reply(error_message("invalid", "Send JSON text frames, not binary ones."))
             return
         if len(text_data) > MAX_MESSAGE_CHARS:
-            await self.send_json(error_message("invalid", f"A message is at most {MAX_MESSAGE_CHARS} characters."))
+            await self._reply(error_message("invalid", f"A message is at most {MAX_MESSAGE_CHARS} characters."))
             return
         try:
             content = json.loads(text_data)
         except (ValueError, RecursionError):
-            await self.send_json(error_message("invalid", "A message must be one JSON object."))
+            await self._reply(error_message("invalid", "A message must be one JSON object."))
             return
         await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "command":
-            await self.send_json(error_message("invalid", "Send {\"type\": \"command\", …} messages only."))
+            await self._reply(error_message("invalid", "Send {\"type\": \"command\", …} messages only."))
             return
         body = {k: v for k, v in content.items() if k != "type"}
         try:
@@ -254,4 +291,17 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("stream %s: a command failed", self.stream_id)
             status, answer = 503, error_message("unavailable", "The command could not be handled; try again.")
             answer.pop("type")
-        await self.send_json({"type": "command.result", "status": status, **answer})
+        await self._reply({"type": "command.result", "status": status, **answer})
+
+    async def _reply(self, content: dict) -> None:
+        """Send one answer to the client's message at once, even into a full transport: at most
+        one small frame per message the budget let through."""
+        await super().send_json(content)
+
+    async def _close_now(self, message: str, details: dict) -> None:
+        self.closing = True
+        self.flow.stop_reading()
+        if self.pump is not None:
+            self.pump.cancel()  # nothing more goes out but this answer and the close
+        await self._reply(error_message("rate_limited", message, details))
+        await self.close(code=CLOSE_TOO_MANY)

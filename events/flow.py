@@ -33,7 +33,9 @@ class TransportFlow:
         self._open = asyncio.Event()
         self._open.set()
         self.previous = previous
+        self.transport = None
         self.stopped = False
+        self.reading_stopped = False
         self.pauses = 0
 
     # IPushProducer, called by Twisted on the event loop's thread.
@@ -45,7 +47,7 @@ class TransportFlow:
 
     def resumeProducing(self) -> None:  # noqa: N802
         self._open.set()
-        if self.previous is not None:
+        if self.previous is not None and not self.reading_stopped:
             self.previous.resumeProducing()
 
     def stopProducing(self) -> None:  # noqa: N802 - the connection is gone
@@ -53,6 +55,13 @@ class TransportFlow:
         self._open.set()
         if self.previous is not None:
             self.previous.stopProducing()
+
+    def stop_reading(self) -> None:
+        """Read nothing more from the client: it is being closed for what it sent, and daphne
+        would queue all of it, unread, until the close completes."""
+        self.reading_stopped = True
+        if self.transport is not None:
+            self.transport.pauseProducing()
 
     @property
     def paused(self) -> bool:
@@ -94,5 +103,6 @@ class TransportFlowMiddleware:
                     protocol.unregisterProducer()
                 flow = TransportFlow(previous)
                 protocol.registerProducer(flow, True)
+                flow.transport = protocol.transport
             scope = {**scope, "extensions": {**(scope.get("extensions") or {}), SCOPE_KEY: flow}}
         return await self.app(scope, receive, send)

@@ -358,6 +358,9 @@ SELFPLAY_STREAM_COMMAND_HANDLER = "selfplay.web.stream_commands.handle"
 SELFPLAY_STREAM_HEARTBEAT_GROUPS = "agents.streams.heartbeat_groups"
 SELFPLAY_STREAM_HEARTBEATS = "agents.streams.heartbeats"
 SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT = env_int("SELFPLAY_WS_MAX_CONNECTIONS_PER_CLIENT", 20)
+# Messages one socket may send (a page sends a command now and then); beyond, it is closed (4429).
+SELFPLAY_WS_MESSAGES_PER_SECOND = env_int("SELFPLAY_WS_MESSAGES_PER_SECOND", 5)
+SELFPLAY_WS_MESSAGE_BURST = env_int("SELFPLAY_WS_MESSAGE_BURST", 20)
 # Publish committed events to the channel layer (tests and benchmarks may turn it off).
 SELFPLAY_PUBLISH_EVENTS = env_bool("SELFPLAY_PUBLISH_EVENTS", True)
 # Called inside the recording transaction with the recorded events (see events.recording).

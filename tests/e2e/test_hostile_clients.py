@@ -7,6 +7,7 @@ that the test restarts. Clients are raw sockets and `websockets`, as an attacker
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -103,23 +104,44 @@ def open_raw_socket(stack: Stack, stream: str, position: int = 0) -> tuple[socke
     return sock, head.partition(b"\r\n\r\n")[2]
 
 
-def first_frame_text(sock: socket.socket, already: bytes) -> str:
-    """Read one (unmasked, server-sent) text frame."""
+def frames(sock: socket.socket, already: bytes = b""):
+    """Yield (opcode, payload) of the server's (unmasked) frames as they arrive."""
     data = already
-    while len(data) < 2:
-        data += sock.recv(4096)
-    length, offset = data[1] & 0x7F, 2
-    if length == 126:
-        while len(data) < 4:
-            data += sock.recv(4096)
-        length, offset = struct.unpack(">H", data[2:4])[0], 4
-    elif length == 127:
-        while len(data) < 10:
-            data += sock.recv(4096)
-        length, offset = struct.unpack(">Q", data[2:10])[0], 10
-    while len(data) < offset + length:
-        data += sock.recv(65536)
-    return data[offset:offset + length].decode()
+
+    def need(count: int) -> None:
+        nonlocal data
+        while len(data) < count:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            data += chunk
+
+    while True:
+        need(2)
+        opcode, length, offset = data[0] & 0x0F, data[1] & 0x7F, 2
+        if length == 126:
+            need(4)
+            length, offset = struct.unpack(">H", data[2:4])[0], 4
+        elif length == 127:
+            need(10)
+            length, offset = struct.unpack(">Q", data[2:10])[0], 10
+        need(offset + length)
+        yield opcode, data[offset:offset + length]
+        data = data[offset + length:]
+
+
+def first_frame_text(sock: socket.socket, already: bytes) -> str:
+    return next(frames(sock, already))[1].decode()
+
+
+def masked_text_frame(text: str) -> bytes:
+    """One client text frame (clients must mask: RFC 6455 §5.3)."""
+    payload, mask = text.encode(), os.urandom(4)
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else (
+        bytes([0x80 | 126]) + struct.pack(">H", size) if size < 65536 else bytes([0x80 | 127]) + struct.pack(">Q", size))
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(mask * (size // 4 + 1), "big") >> (8 * (4 - size % 4)))
+    return b"\x81" + length + mask + masked.to_bytes(size, "big")
 
 
 def abort(sock: socket.socket) -> None:
@@ -160,6 +182,37 @@ def test_never_reading_sockets_hold_bounded_memory_and_stop_when_they_leave(stac
         return first if "error" not in first else None
 
     assert set(wait_for(reopen, timeout=20, interval=1, message="slots to be released")) <= {"event", "caught_up"}
+    stack.processes.assert_healthy()
+
+
+def test_a_never_reading_socket_that_floods_is_closed_and_holds_bounded_memory(stack):
+    """daphne queues every frame it reads for the consumer, unbounded: a client that sends 60 KB
+    frames as fast as it can and reads nothing must be closed, not buffered."""
+    stream = f"world:{REGION}"
+    sock, rest = open_raw_socket(stack, stream, stack.head(stream))
+    before = stack.rss_mib()
+    frame = masked_text_frame("{" + " " * 60_000)  # not JSON: each one earns an error reply
+    sent, until = 0, time.monotonic() + 6
+    sock.settimeout(2)
+    with contextlib.suppress(OSError):  # the server stops reading, or resets the connection
+        while time.monotonic() < until:
+            sock.sendall(frame)
+            sent += 1
+    grown = stack.rss_mib() - before
+    sock.settimeout(10)
+    texts, close = [], None
+    with contextlib.suppress(OSError, EOFError):
+        for opcode, payload in frames(sock, rest):
+            if opcode == 0x8:
+                close = struct.unpack(">H", payload[:2])[0]
+                break
+            texts.append(json.loads(payload))
+    abort(sock)
+    print(f"flood: {sent} frames of 60 KB sent before the server stopped reading; daphne grew {grown:.0f} MiB")
+    errors = [m["error"]["code"] for m in texts if m["type"] == "error"]
+    assert errors[-1] == "rate_limited" and set(errors[:-1]) == {"invalid"}, errors
+    assert close == 4429
+    assert grown < 50
     stack.processes.assert_healthy()
 
 

@@ -1,4 +1,5 @@
-"""`WS /stream` (DESIGN §6): catch-up, live relay, gap filling, heartbeats, origin, commands."""
+"""`WS /stream` (DESIGN §6): catch-up, live relay, gap filling, heartbeats, origin, commands, and
+the bounds on what a client may send."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -7,6 +8,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from agents.streams import region_group
+from events.flow import SCOPE_KEY as FLOW_KEY
+from events.flow import TransportFlow
 from events.publish import stream_group
 from events.store import NewEvent
 from selfplay.routing import websocket_urlpatterns
@@ -307,3 +310,84 @@ def test_a_hub_told_the_layer_came_back_refills_its_clients_from_the_store():
         await communicator.disconnect()
 
     run(scenario)
+
+
+async def close_code(communicator) -> int:
+    """Skip to the close message; return its code."""
+    for _ in range(50):
+        output = await communicator.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            return output["code"]
+    raise AssertionError("the socket was not closed")
+
+
+def test_a_socket_that_sends_past_its_budget_is_told_and_closed_and_read_no_further(settings):
+    settings.SELFPLAY_WS_MESSAGES_PER_SECOND, settings.SELFPLAY_WS_MESSAGE_BURST = 0, 3
+    append_n(1)
+
+    async def scenario():
+        communicator = connect(f"/stream?streamId={STREAM}&from=0")
+        await communicator.connect()
+        await receive_until(communicator, "caught_up")
+        for _ in range(3):
+            await communicator.send_to(text_data="{")
+            assert (await communicator.receive_json_from(timeout=3))["error"]["code"] == "invalid"
+        await communicator.send_to(text_data="{")
+        told = await communicator.receive_json_from(timeout=3)
+        assert told["error"]["code"] == "rate_limited"
+        assert told["error"]["details"] == {"messagesPerSecond": 0, "burst": 3}
+        assert await close_code(communicator) == 4429
+        await communicator.send_to(text_data="{")  # already queued by the server when it closed
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_socket_that_sends_while_leaving_its_messages_unread_is_closed_at_once():
+    append_n(5)
+    flow = TransportFlow()
+    flow.pauseProducing()  # the transport's buffer is full: the client has stopped reading
+    router = URLRouter(websocket_urlpatterns)
+
+    async def with_full_transport(scope, receive, send):
+        return await router({**scope, "extensions": {FLOW_KEY: flow}}, receive, send)
+
+    async def scenario():
+        communicator = WebsocketCommunicator(with_full_transport, f"/stream?streamId={STREAM}&from=0")
+        connected, _ = await communicator.connect()
+        assert connected
+        assert await communicator.receive_nothing(timeout=0.3)  # the catch-up waits for room
+        await communicator.send_to(text_data='{"type": "command"}')
+        told = await communicator.receive_json_from(timeout=3)  # without waiting for room
+        assert told["error"]["code"] == "rate_limited"
+        assert "Read the messages already sent" in told["error"]["message"]
+        assert await close_code(communicator) == 4429
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_flow_that_stopped_reading_never_resumes_reading_when_the_transport_drains():
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def pauseProducing(self):  # noqa: N802 - Twisted's interface
+            self.calls.append("pause")
+
+        def resumeProducing(self):  # noqa: N802
+            self.calls.append("resume")
+
+    channel, transport = Recorder(), Recorder()
+    flow = TransportFlow(channel)
+    flow.transport = transport
+    flow.pauseProducing()
+    flow.resumeProducing()
+    assert channel.calls == ["pause", "resume"]  # the write side pauses and resumes as before
+    flow.stop_reading()
+    flow.pauseProducing()
+    flow.resumeProducing()
+    assert transport.calls == ["pause"]
+    assert channel.calls == ["pause", "resume", "pause"]  # and never lets reading start again
+    assert not flow.paused  # while sends may go on
