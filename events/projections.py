@@ -72,8 +72,10 @@ def reducer_event(event: RecordedEvent) -> ReducerEvent:
 
 
 def route(events: Iterable[ReducerEvent], names: Iterable[str] | None = None):
-    """Group events by the (projection, key) they touch, keeping log order within each group."""
-    specs = [get_spec(n) for n in names] if names is not None else list(registry().values())
+    """Group events by the (projection, key) they touch, keeping log order within each group.
+
+    A name given twice routes once: each event must be folded into a key exactly once."""
+    specs = [get_spec(n) for n in dict.fromkeys(names)] if names is not None else list(registry().values())
     readers: dict[str, tuple[list[ProjectionSpec], list[ProjectionSpec]]] = {}  # type -> by stream, by event
     groups: dict[tuple[str, str], list[ReducerEvent]] = {}
     # (type, streamId) -> the groups of the specs keyed by stream: one lookup per event for most.

@@ -100,6 +100,16 @@ def test_rebuilding_one_projection_leaves_the_others_alone(lived_in):
     assert Projection.objects.get(name="agents", key="vale").state == forged
 
 
+def test_a_projection_named_twice_is_rebuilt_and_verified_once(lived_in):
+    before = Projection.objects.get(name="world", key="vale").checksum
+    code, out, _ = run_command("rebuild_projections", "world", "world", "--no-progress")
+    assert code == 0
+    assert out.startswith("rebuilt 1 projection keys (world) from ")
+    assert Projection.objects.get(name="world", key="vale").checksum == before  # folded once, as live
+    assert run_command("rebuild_projections", "--verify", "agents", "leaderboard", "agents", "--no-progress")[0] == 0
+    assert run_command("rebuild_projections", "--verify", "--no-progress")[0] == 0
+
+
 def test_an_unknown_projection_is_refused():
     with pytest.raises(CommandError, match="unknown projection 'weather'"):
         run_command("rebuild_projections", "weather", "--no-progress")

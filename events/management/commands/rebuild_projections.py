@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, verify, no_progress, **options):
         try:
-            names = [get_spec(n).name for n in names] or list(registry())
+            names = list(dict.fromkeys(get_spec(n).name for n in names)) or list(registry())
         except UnknownProjection as exc:
             raise CommandError(str(exc)) from exc
         with tqdm(total=head_global_position(), unit="ev", disable=no_progress, file=self.stderr,
