@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -20,11 +22,33 @@ from .services import configure_agent
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
+    """Read-only: a region is what its `world.created` event says (its interval fixes when each
+    tick is due), and its stream outlives any row; editing or deleting the row would change the
+    world behind the log's back."""
+
     list_display = ["id", "seed", "width", "height", "tick_seconds", "epoch"]
-    readonly_fields = ["id", "seed", "width", "height", "epoch", "created_at"]
 
     def has_add_permission(self, request):
         return False  # regions begin with a world.created event: use the services
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    """Usernames are how the log names people (`player:<name>`, `operator:<name>`, an agent's
+    owner): renaming a user in place would split one person's history in two."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else [*fields, "username"]
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)
 
 
 def _command(request, agent: Agent, kind: str, reason: str, action: dict | None = None) -> str:

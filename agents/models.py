@@ -42,8 +42,10 @@ class Agent(models.Model):
     name = models.CharField(max_length=100)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="agents")
     brain = models.CharField(max_length=64, help_text="A name from settings.SELFPLAY_BRAINS.")
+    # PROTECT: ownership changes only through `agent.owner.changed`; deleting the owner would
+    # change it silently.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="agents")
+                              on_delete=models.PROTECT, related_name="agents")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     capability_grants = models.JSONField(
         default=list, blank=True,

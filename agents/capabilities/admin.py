@@ -24,6 +24,9 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.capabilities_view)
         return [path("capabilities/", view, name="agents_capabilities"), *super().get_urls()]

@@ -259,3 +259,32 @@ def test_status_warns_and_fails_when_the_broker_does_not_answer(world, settings)
     code, _, err = run_command("selfplay_status")
     assert code == 1
     assert "WARNING: The broker (Redis) does not answer: nothing ticks until it is back." in err
+
+
+def test_regions_are_read_only_in_the_admin(operator, world):
+    from agents.models import Region
+
+    page = operator.get("/admin/agents/region/vale/change/")
+    assert page.status_code == 200 and 'name="tick_seconds"' not in page.content.decode()  # shown, not editable
+    assert operator.post("/admin/agents/region/vale/change/", {"tick_seconds": 10}).status_code == 403
+    assert operator.post("/admin/agents/region/vale/delete/", {"post": "yes"}).status_code == 403
+    assert Region.objects.get(id="vale").tick_seconds == 2
+
+
+def test_an_owner_cannot_be_deleted_or_renamed_in_the_admin(operator, world):
+    carol = User.objects.create_user("carol", password="pw-carol-123")
+    operator.post("/admin/agents/agent/ada/change/", {"brain": "builder", "owner": carol.pk})
+    page = operator.post(f"/admin/auth/user/{carol.pk}/delete/", {"post": "yes"})
+    assert "Cannot delete user" in page.content.decode()
+    assert Agent.objects.get(id="ada").owner == carol
+    change = operator.get(f"/admin/auth/user/{carol.pk}/change/").content.decode()
+    assert 'name="username"' not in change  # the log names her player:carol
+    assert User.objects.get(pk=carol.pk).username == "carol"
+
+
+def test_notifications_cannot_be_deleted_in_the_admin(operator, world):
+    from agents.models import Notification
+
+    note = Notification.objects.create(agent_id="ada", message="hello", request_id=str(uuid.uuid4()))
+    assert operator.post(f"/admin/agents/notification/{note.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Notification.objects.filter(pk=note.pk).exists()
