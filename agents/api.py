@@ -24,6 +24,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string: DRF's UUIDField would take the integer 5 as a UUID too."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 _COMMON_PROPERTIES = {
     "streamId": {"type": "string", "pattern": "^agent:" + AGENT_ID_RE.pattern + "$",
                  "description": "the agent's stream, e.g. agent:ada"},
@@ -51,11 +60,12 @@ class CommandSubmitApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=KINDS)
-        streamId = StrictCharField(max_length=80)  # noqa: N815 - wire name
+        # Exactly as sent: " agent:ada" is not a stream id (the schema's pattern says so).
+        streamId = StrictCharField(max_length=80, trim_whitespace=False)  # noqa: N815 - wire name
         action = serializers.DictField(required=False, allow_null=True)
         reason = StrictCharField(required=False, allow_blank=True, max_length=MAX_REASON, default="",
                                  trim_whitespace=False)
-        idempotencyKey = serializers.UUIDField(required=False, allow_null=True, format="hex_verbose")  # noqa: N815
+        idempotencyKey = StrictUUIDField(required=False, allow_null=True, format="hex_verbose")  # noqa: N815
 
     @extend_schema_serializer(component_name="CommandAccepted")
     class OutputSerializer(serializers.Serializer):

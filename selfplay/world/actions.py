@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from selfplay.canonical import canonical_json
+from selfplay.canonical import canonical_json, storable
 
 from .rules import INVENTORY_LIMIT, RESOURCES, SAY_MAX_CHARS, STRUCTURES, USE_ARGS_MAX_CHARS
 
@@ -77,9 +77,12 @@ class Field:
             if type(value) is not dict:
                 return None, "must be a JSON object"
             try:
-                size = len(canonical_json(value))
+                text = canonical_json(value)
             except (TypeError, ValueError):
                 return None, "must be JSON (no NaN or infinities)"
+            if not storable(value, text):
+                return None, "must be storable JSON (no NUL, no unpaired surrogates, integers within 64 bits)"
+            size = len(text)
             if size > USE_ARGS_MAX_CHARS:
                 return None, f"must be at most {USE_ARGS_MAX_CHARS} characters as JSON (got {size})"
         elif self.kind == "text":

@@ -131,6 +131,14 @@ def test_rate_limit_is_hard_and_says_when_to_retry(principals, settings):
     ({"kind": "override", "streamId": "world:meadow", "action": {"type": "rest"}}, "streamId"),
     ({"kind": "override", "streamId": "agent:ada", "action": {"type": "rest"}, "idempotencyKey": "x"}, "idempotencyKey"),
     ({"kind": "override", "streamId": "agent:ada", "action": {"type": "rest"}, "reason": "r" * 501}, "reason"),
+    ({"kind": "pause", "streamId": "agent:ada", "idempotencyKey": 5}, "idempotencyKey"),  # not a string
+    ({"kind": "pause", "streamId": " agent:ada"}, "streamId"),
+    ({"kind": "pause", "streamId": "agent:ada\n"}, "streamId"),
+    # What the store cannot hold is invalid (400), not the server failing (503).
+    ({"kind": "override", "streamId": "agent:ada", "action": {"type": "use", "capability": "hash",
+                                                              "args": {"a": "\u0000"}}}, "action"),
+    ({"kind": "override", "streamId": "agent:ada", "action": {"type": "use", "capability": "hash",
+                                                              "args": {"a": 2**70}}}, "action"),
 ])
 def test_invalid_bodies_name_the_field_and_append_nothing(principals, body, field):
     before = Event.objects.count()
@@ -140,6 +148,14 @@ def test_invalid_bodies_name_the_field_and_append_nothing(principals, body, fiel
     assert error["code"] == "invalid"
     assert field in error["details"]
     assert Event.objects.count() == before
+
+
+def test_an_unpaired_surrogate_in_use_args_is_invalid(principals):
+    raw = b'{"kind": "override", "streamId": "agent:ada", "action": {"type": "use", "capability": "hash", ' \
+          b'"args": {"a": "\\ud800"}}}'
+    response = principals["owner"].generic("POST", "/command", raw, content_type="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid")
+    assert "storable" in response.json()["error"]["details"]["action"]["args"]
 
 
 def test_operator_needs_a_reason(principals):

@@ -23,6 +23,9 @@ def test_use_is_normalised_with_empty_args_by_default():
     ({"type": "use", "capability": "hash", "args": {"blob": "x" * USE_ARGS_MAX_CHARS}},
      {"args": f"must be at most {USE_ARGS_MAX_CHARS} characters as JSON (got {USE_ARGS_MAX_CHARS + 11})"}),
     ({"type": "use", "capability": "hash", "extra": 1}, {"extra": "unexpected field for 'use'"}),
+    *(({"type": "use", "capability": "hash", "args": args},
+       {"args": "must be storable JSON (no NUL, no unpaired surrogates, integers within 64 bits)"})
+      for args in ({"a": "\u0000"}, {"a": "\ud800"}, {"\ud800": 1}, {"a": 2**64}, {"a": [-(2**63) - 1]})),
 ])
 def test_bad_use_actions_name_each_bad_field(action, details):
     with pytest.raises(InvalidAction) as caught:
