@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from events.models import Stream
+from events.projections import load_state
 from events.store import EventIdConflict, NewEvent, WrongExpectedVersion, record
 from selfplay import ratelimit
 from selfplay.errors import Refused
@@ -35,6 +36,7 @@ from selfplay.local import logfile
 from selfplay.local.engine import LOCAL_PLAYER
 
 from .auth import AgentPrincipal, actor_of
+from .capabilities.services import grant_capabilities
 from .models import Agent, PendingCommand, Region
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -195,5 +197,15 @@ def _adopt(log: logfile.VerifiedLog, *, owner, actor: str, now: datetime) -> Imp
         "region": region.id, "owner": owner.get_username(), "events": len(recorded), "ticks": log.ticks,
         "lastTick": log.last_tick, "epoch": epoch.isoformat(), "tickSeconds": tick_seconds,
     }, {"actor": actor})], world_head)])
+    _withdraw_grants(region.id)
     return ImportReport(region=region.id, owner=owner.get_username(), events=len(recorded), ticks=log.ticks,
                         last_tick=log.last_tick, agents=len(log.agents), epoch=epoch, tick_seconds=tick_seconds)
+
+
+def _withdraw_grants(region_id: str) -> None:
+    """Record every grant the log gave its agents as withdrawn: capabilities are this daemon's
+    operators' to grant, and a log is a file anyone can write."""
+    agents = load_state("agents", region_id, shared=True)[0]["agents"]
+    for agent_id, entry in sorted(agents.items()):
+        if (entry.get("capabilities") or {}).get("grants"):
+            grant_capabilities(agent_id=agent_id, grants=[], actor="system")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from events.hashing import event_hash
 from events.types import ACTOR_RE, EVENT_TYPE_RE, STREAM_ID_RE
 from selfplay.canonical import canonical_json, sha256_hex
-from selfplay.world import PROJECTIONS, initial_state
+from selfplay.world import PROJECTIONS, initial_state, ledger
 from selfplay.world.replay import OUTCOMES, TickReplayer
 
 FORMAT = "selfplay-log"
@@ -39,8 +39,11 @@ WIRE_KEYS = frozenset({"id", "streamId", "position", "globalPosition", "type", "
 WORLD_TYPES = frozenset({"world.created", "agent.spawned", "agent.action.succeeded", "agent.action.failed",
                          "world.tick.completed", "world.ticks.skipped", "agent.paused", "agent.resumed",
                          "agent.owner.changed", "agent.brain.changed", "world.imported"})
+# With a daemon's capability records (grants, requests and their results): history to keep, never
+# re-run; an import withdraws the grants (agents.imports).
 AGENT_TYPES = frozenset({"agent.action.submitted", "agent.plan.updated", "player.override.submitted",
-                         "agent.decision.submitted", "agent.decision.superseded", "agent.paused", "agent.resumed"})
+                         "agent.decision.submitted", "agent.decision.superseded", "agent.paused", "agent.resumed",
+                         *ledger.TYPES})
 # World events about one agent of the world, which must have been spawned before them.
 ABOUT_AN_AGENT = frozenset({"agent.paused", "agent.resumed", "agent.owner.changed", "agent.brain.changed"})
 COMMAND_TYPES = {"player.override.submitted": "override", "agent.decision.submitted": "external"}

@@ -13,6 +13,7 @@ from agents.imports import TransferRefused, import_log
 from agents.models import Agent, PendingCommand, Region
 from agents.services import NewAgent, spawn_agents, tick_region
 from events.models import Event, Projection, Stream
+from events.projections import load_state
 from selfplay.local import logfile
 from tests.local.test_logfile import rechain
 from tests.local.worlds import REGION, local_run
@@ -205,6 +206,26 @@ def test_an_exported_region_is_a_log_that_verifies_and_holds_its_streams(played,
     assert log.events[len(played.events)]["type"] == "world.imported"
     streams = {e["streamId"] for e in log.events}
     assert streams == {WORLD, *(f"agent:{a}" for a in played.engine.state["world"]["agents"])}
+
+
+def test_a_log_with_capability_records_imports_and_its_grants_are_withdrawn(played, alice):
+    """A daemon's export holds its agents' capability records (the demo's scribes are granted
+    some): the log verifies and imports, but grants do not travel with a file anyone can write."""
+    last = played.events[-1]
+    granted = {**last, "id": "0b6f3c7e-8f7a-4a53-9a53-3e1e6b7c2d11", "streamId": f"agent:{ADA}",
+               "type": "agent.capabilities.granted", "globalPosition": last["globalPosition"] + 1,
+               "data": {"agentId": ADA, "region": REGION, "grants": ["hash"], "previous": []},
+               "metadata": {"actor": "system"}}
+    events = rechain([*played.events, granted])
+    assert logfile.load(logfile.dumps(REGION, events)).last_tick == 12
+
+    import_log(owner=alice, raw=file_of(events))
+    [*_, kept, withdrawn] = events_of(f"agent:{ADA}")
+    assert (kept.type, kept.data["grants"]) == ("agent.capabilities.granted", ["hash"])
+    assert (withdrawn.type, withdrawn.data, withdrawn.metadata["actor"]) == (
+        "agent.capabilities.granted", {"agentId": ADA, "region": REGION, "grants": [], "previous": ["hash"]}, "system")
+    ledger = load_state("agents", REGION)[0]["agents"][ADA]["capabilities"]
+    assert ledger["grants"] == []
 
 
 def test_the_management_commands_import_and_export(played, alice, tmp_path):
