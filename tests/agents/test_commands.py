@@ -85,6 +85,29 @@ def test_the_demo_grows_to_a_larger_count_without_moving_anyone():
     assert len({(a["x"], a["y"]) for a in world.values()}) == 70
 
 
+def test_a_second_demo_region_names_its_agents_after_itself():
+    run_command("selfplay_demo", "--agents", "3", "--scribes", "1")
+    code, out, _ = run_command("selfplay_demo", "--region", "second", "--agents", "3", "--scribes", "1")
+    assert code == 0
+    assert out == f"created region second\nregion second: 4 agents (4 new) across brains {BRAINS}, and 1 new scribes\n"
+    assert sorted(Agent.objects.filter(region_id="second").values_list("id", "name")) == [
+        ("second-ada", "Ada"), ("second-alan", "Alan"), ("second-barbara", "Barbara"), ("second-scribe-1", "Scribe 1")]
+    assert Agent.objects.filter(region_id="meadow").count() == 4
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--region", "Bad Region!"], "--region must match"),
+    (["--agents", "-5"], "--agents must not be negative"),
+    (["--scribes", "-1"], "--scribes must not be negative"),
+    (["--starts-in", "-100"], "--starts-in must not be negative"),
+    (["--region", "r" * 60], "choose a shorter --region"),
+])
+def test_bad_demo_arguments_are_refused_and_create_nothing(args, message):
+    with pytest.raises(CommandError, match=message):
+        run_command("selfplay_demo", *args)
+    assert Region.objects.count() == 0 and Event.objects.count() == 0
+
+
 # --- setup_periodic_tasks -------------------------------------------------------------------
 
 
