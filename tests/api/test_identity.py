@@ -55,6 +55,13 @@ def test_selfplay_player_refuses_unknown_agents_and_writes_nothing(world):
     assert not User.objects.filter(username="carol").exists()
 
 
+@pytest.mark.parametrize("username", ["", "   ", "bad name", "x" * 151])
+def test_selfplay_player_refuses_a_username_the_log_cannot_name(world, username):
+    with pytest.raises(CommandError, match="invalid username"):
+        run_player(username, "--agent", "ada")
+    assert User.objects.count() == 0 and Agent.objects.get(id="ada").owner is None
+
+
 def test_the_printed_token_authenticates_commands(world):
     token = run_player("alice", "--agent", "ada")[-1]
     client = APIClient()

@@ -22,7 +22,8 @@ class Command(BaseCommand):
         user_model = get_user_model()
         username_field = user_model._meta.get_field(user_model.USERNAME_FIELD)
         try:
-            username_field.run_validators(username)
+            # run_validators skips an empty value; the log names a player by it (player:<name>).
+            username_field.clean(username, None)
         except Exception as exc:
             raise CommandError(f"invalid username {username!r}: {exc}") from exc
         user, created = user_model.objects.get_or_create(**{user_model.USERNAME_FIELD: username})
