@@ -106,6 +106,8 @@ def test_one_stream_only_and_unknown_stream(two_streams):
     from django.core.management.base import CommandError
     with pytest.raises(CommandError, match="no such stream"):
         call_command("verify_chain", "--stream", "agent:zed")
+    with pytest.raises(CommandError, match="--stream needs a stream id"):  # not "ok: 0 streams"
+        call_command("verify_chain", "--stream", "")
 
 
 def rehash_from(stream_id: str, position: int) -> None:
