@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError
 from django.contrib.auth.models import User
 
 from agents import exports
@@ -241,6 +242,8 @@ def test_the_management_commands_import_and_export(played, alice, tmp_path):
 
     code, out, _ = run_command("export_world", REGION)
     assert code == 0 and logfile.load(out).last_tick == 12
+    with pytest.raises(CommandError, match="no such folder"):
+        run_command("export_world", REGION, "-o", str(tmp_path / "missing" / "log.json"))
 
 
 def test_a_region_ticking_while_it_is_exported_exports_one_moment_of_its_log(transactional_db, epoch, monkeypatch):

@@ -18,12 +18,17 @@ class Command(BaseCommand):
         found = Region.objects.filter(id=region).first()
         if found is None:
             raise CommandError(f"no region {region}")
+        if output and not Path(output).parent.is_dir():  # before the export's work, not after
+            raise CommandError(f"--output: no such folder: {Path(output).parent}")
         try:
             data = export_log(found)
         except TransferRefused as exc:
             raise CommandError(exc.message) from exc
         if output:
-            Path(output).write_bytes(data)
+            try:
+                Path(output).write_bytes(data)
+            except OSError as exc:
+                raise CommandError(f"--output: cannot write {output}: {exc.strerror}") from exc
             self.stderr.write(f"wrote {len(data)} bytes to {output}")
         else:
             self.stdout.write(data.decode("utf-8"), ending="")
