@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from selfplay.local import bundle
 
@@ -67,6 +67,7 @@ def _shell_version() -> str:
     return digest.hexdigest()[:16]
 
 
+@require_safe
 @ensure_csrf_cookie
 def local_page(request):
     """Start a new world (seed, size, agents per brain), reopen a saved one, or open a log file."""
@@ -92,7 +93,7 @@ def local_page(request):
     return render(request, "selfplay/local.html", {"config": config})
 
 
-@require_GET
+@require_safe
 def local_worker(request):
     """The worker's script, served inside the service worker's scope so that it is controlled too."""
     response = HttpResponse(_static_path("js/local-worker.js").read_bytes(), content_type="text/javascript")
@@ -100,7 +101,7 @@ def local_worker(request):
     return response
 
 
-@require_GET
+@require_safe
 def local_core(request):
     """The pure core as a zip (see selfplay.local.bundle), revalidated by ETag."""
     data, etag = core_zip()
@@ -112,7 +113,7 @@ def local_core(request):
     return response
 
 
-@require_GET
+@require_safe
 def local_service_worker(request):
     """The service worker that keeps `/local/` working offline (scope: /local/)."""
     response = render(request, "selfplay/local-sw.js", {

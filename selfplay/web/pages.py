@@ -14,6 +14,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_safe
 
 from agents.capabilities.selectors import agent_capabilities
 from agents.models import Agent, Region
@@ -145,6 +146,7 @@ def _first_tick(region_id: str) -> int | None:
     return ticks[0] if ticks else None
 
 
+@require_safe  # pages answer GET and HEAD; any other method is 405
 def home(request):
     """List the regions, with their tick and number of agents."""
     regions = [
@@ -155,6 +157,7 @@ def home(request):
     return render(request, "selfplay/home.html", {"regions": regions})
 
 
+@require_safe
 def world_page(request, region_id: str):
     """The live map, event feed, agent list and cadence of one region."""
     region = get_object_or_404(Region, id=region_id)
@@ -170,6 +173,7 @@ def world_page(request, region_id: str):
         "region": region, "config": config, "continuity": page_continuity(region)})
 
 
+@require_safe
 def agent_page(request, agent_id: str):
     """One agent's history, plan, energy and inventory; the override panel for its owner."""
     agent = get_object_or_404(Agent.objects.select_related("owner", "region"), id=agent_id)
@@ -189,6 +193,7 @@ def agent_page(request, agent_id: str):
                                                    "capabilities": capabilities})
 
 
+@require_safe
 @login_required
 def my_agents(request):
     """The agents the logged-in player owns, with their latest energy, score and action."""
