@@ -41,8 +41,12 @@ class Command(BaseCommand):
     def handle(self, *args, ticks, agents, region, seed, every, **options):
         if ticks < 1 or agents < 1:
             raise CommandError("--ticks and --agents must be at least 1")
-        if Region.objects.filter(id=region).exists():
-            raise CommandError(f"region {region!r} exists; soak a fresh database or pass --region")
+        regions = sorted(Region.objects.values_list("id", flat=True))
+        if regions:
+            # The soak's region starts on a fixed day long past: a daemon serving this database
+            # would adopt it and record every tick since then as missed.
+            raise CommandError(f"this database already has regions ({', '.join(regions[:5])}): soak a fresh one, "
+                               "e.g. DATABASE_URL=sqlite:///var/soak/soak.sqlite3 as `make soak` does")
         settings.SELFPLAY_PUBLISH_EVENTS = False  # nobody listens; measure the daemon alone
         logging.getLogger("agents.services").setLevel(logging.WARNING)  # progress lines instead
         side = max(32, int((agents * 12) ** 0.5))
