@@ -56,7 +56,8 @@ class FlagAdmin(NoAddChange):
         def apply(flag, data):
             acknowledge_flag(flag=flag, operator=operator_of(request), note=data["reason"])
 
-        return with_reason(self, request, queryset.exclude(status=Flag.Status.RESOLVED),
+        # Only open flags: an acknowledged one was seen already, a resolved one is done.
+        return with_reason(self, request, queryset.filter(status=Flag.Status.OPEN),
                            title="Acknowledge flags", apply=apply)
 
     @admin.action(description="Resolve (with a note)")

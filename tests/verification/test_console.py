@@ -121,6 +121,18 @@ def test_flag_actions_record_the_note(operator, world, action, status, event_typ
     assert (event.type, event.metadata["actor"], event.data["note"]) == (event_type, "operator:olga", "looked at it")
 
 
+def test_a_flag_is_acknowledged_once_and_a_resolved_one_is_left_alone(operator, world):
+    seen, done = (raise_flag(kind="gap", subject="agent:ada", details={}) for _ in range(2))
+    act(operator, "/admin/verification/flag/", "acknowledge", [str(seen.id)], reason="first look")
+    act(operator, "/admin/verification/flag/", "resolve", [str(done.id)], reason="fixed")
+    before = len(read_stream("verification:flags"))
+    act(operator, "/admin/verification/flag/", "acknowledge", [str(seen.id), str(done.id)], reason="again")
+    assert len(read_stream("verification:flags")) == before
+    seen.refresh_from_db()
+    done.refresh_from_db()
+    assert (seen.status, seen.note, done.status) == ("acknowledged", "first look", "resolved")
+
+
 def test_marking_a_session_suspect_raises_a_flag(operator):
     now = timezone.now()
     ClientSession.objects.create(id="tab-9", first_seen=now - timedelta(minutes=1), last_seen=now)
