@@ -5,8 +5,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.core.management import CommandError
 from django.contrib.auth.models import User
+from django.core.management import CommandError
 
 from agents import exports
 from agents.exports import export_log
