@@ -72,8 +72,10 @@ class StoredJSONField(_CompactOnSQLite, models.JSONField):
 
 
 # The tick markers, each with an index of its own: status pages, the gap check and the cadence
-# read them out of a region's stream, where they are one event in hundreds.
-TICK_MARKER_INDEXES = {"world.tick.completed": "events_tick_completed", "world.ticks.skipped": "events_ticks_skipped"}
+# read them out of a region's stream, where they are one event in hundreds (`world.imported`:
+# where an adopted log ends and this daemon's own ticks begin).
+TICK_MARKER_INDEXES = {"world.tick.completed": "events_tick_completed", "world.ticks.skipped": "events_ticks_skipped",
+                       "world.imported": "events_world_imported"}
 
 
 class Event(models.Model):

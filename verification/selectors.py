@@ -13,9 +13,16 @@ RECENT_TICKS = 200
 
 
 def recent_completions(region) -> list[tuple[dict, datetime]]:
-    """Return (data, recorded_at) of the region's last RECENT_TICKS completed ticks, oldest first."""
-    rows = list(Event.objects.filter(stream_id=region.stream_id, type="world.tick.completed")
-                .order_by("-position").values_list("data", "recorded_at")[:RECENT_TICKS])
+    """Return (data, recorded_at) of the region's last RECENT_TICKS completed ticks, oldest first.
+
+    Only this daemon's own: the ticks of a log it adopted (before `world.imported`) were all
+    recorded at the import, and say nothing of its cadence."""
+    ticks = Event.objects.filter(stream_id=region.stream_id, type="world.tick.completed")
+    adopted = (Event.objects.filter(stream_id=region.stream_id, type="world.imported")
+               .order_by("-position").values_list("position", flat=True).first())
+    if adopted is not None:
+        ticks = ticks.filter(position__gt=adopted)
+    rows = list(ticks.order_by("-position").values_list("data", "recorded_at")[:RECENT_TICKS])
     rows.reverse()
     return rows
 

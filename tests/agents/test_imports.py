@@ -229,6 +229,18 @@ def test_a_log_with_capability_records_imports_and_its_grants_are_withdrawn(play
     assert ledger["grants"] == []
 
 
+def test_an_adopted_log_s_ticks_do_not_count_as_this_daemon_s_cadence(played, alice):
+    from verification.selectors import recent_completions, region_continuity
+
+    import_log(owner=alice, raw=file_of(played.events))
+    region = Region.objects.get(id=REGION)
+    assert recent_completions(region) == []  # 12 ticks, all recorded at the import
+    tick_region(region_id=REGION, now=at(region, 13))
+    assert [data["tick"] for data, _ in recent_completions(region)] == [13]
+    continuity = region_continuity(region)
+    assert (continuity["ticksMeasured"], continuity["caughtUpTicks"], continuity["latenessP50Ms"]) == (1, 0, 0)
+
+
 def test_the_management_commands_import_and_export(played, alice, tmp_path):
     path = tmp_path / "log.json"
     path.write_bytes(file_of(played.events))
