@@ -60,11 +60,13 @@ def submit_command(*, principal, command: Command) -> dict:
     actor = actor_of(principal)
     if actor is None:
         raise CommandRefused("unauthenticated", "Log in, or send an API token or agent key, to submit commands.")
-    agent = _agent_of(command.stream_id)
     if (answer := _first_answer(actor, command)) is not None:
         return answer
-    _authorize(principal, agent, command)
+    # Every new attempt costs budget, refused ones too: probing other agents (404, 403) is limited
+    # like sending commands.
     _rate_limit(actor)
+    agent = _agent_of(command.stream_id)
+    _authorize(principal, agent, command)
     action = _validate(principal, command)
     try:
         return _accept(actor, agent, command, action)

@@ -122,6 +122,15 @@ def test_rate_limit_is_hard_and_says_when_to_retry(principals, settings):
     assert principals["operator"].post("/command", BODIES["pause"], format="json").status_code == 202
 
 
+def test_refused_attempts_count_against_the_limit_too(principals, settings):
+    """Probing other players' agents (403) or unknown ones (404) is limited like commanding."""
+    settings.SELFPLAY_COMMAND_RATE_LIMIT = 3
+    mallory = principals["other_player"]
+    statuses = [mallory.post("/command", {**BODIES["pause"], "streamId": stream}, format="json").status_code
+                for stream in ("agent:ada", "agent:zed", "agent:ada", "agent:zed")]
+    assert statuses == [403, 404, 403, 429]
+
+
 @pytest.mark.parametrize("body,field", [
     ({"kind": "override", "streamId": "agent:ada", "action": {"type": "fly"}}, "action"),
     ({"kind": "override", "streamId": "agent:ada", "action": {"type": "move", "dx": 5, "dy": 0}}, "action"),
