@@ -185,11 +185,11 @@ function newKey() {
 }
 
 /** Store a new world: its meta, then its first events and checkpoint, then its index entry. */
-async function storeWorld(key, meta, batches, origin) {
+async function storeWorld(key, meta, batches, origin, after = 0) {
   const db = await openWorldDatabase(key);
   try {
     const tx = db.transaction("meta", "readwrite");
-    tx.objectStore("meta").put({k: "meta", ...meta, key, globalPosition: 0, tick: 0, events: 0, checkpointAt: 0,
+    tx.objectStore("meta").put({k: "meta", ...meta, key, globalPosition: after, tick: 0, events: 0, checkpointAt: 0,
                                 pushed: null});
     await finished(tx);
     for (const batch of batches) await writeBatch(db, batch);
@@ -367,7 +367,10 @@ const OPS = {
     if (answer.error) return {error: answer.error};
     const key = newKey();
     const batch = {events: answer.events, checkpoint: answer.checkpoint};
-    await storeWorld(key, answer.meta, [batch], "file");
+    // A region exported by the daemon starts where its first event stands in the daemon's log,
+    // which other regions share: the tab's log goes on from there, its positions kept as they are.
+    const first = answer.events.length ? JSON.parse(answer.events[0]).globalPosition : 1;
+    await storeWorld(key, answer.meta, [batch], "file", first - 1);
     await putIndexEntry({key, name: name || null});
     return {key, region: answer.meta.region, ticks: answer.ticks, lastTick: answer.lastTick};
   },

@@ -220,16 +220,24 @@ def test_a_log_with_one_flipped_byte_is_refused_naming_its_position_and_nothing_
     tab.assert_no_errors()
 
 
-def test_a_region_exported_by_the_daemon_opens_in_a_tab_and_ticks_on(tab: Tab, live_world: LiveWorld):
+# A region's export starts at its first event's global position: 1 for the daemon's first region,
+# further on for any other (the daemon's log interleaves them all).
+@pytest.mark.parametrize("starts_later_by", [0, 45_000])
+def test_a_region_exported_by_the_daemon_opens_in_a_tab_and_ticks_on(tab: Tab, live_world: LiveWorld,
+                                                                     starts_later_by: int):
     page = tab.page
     log_in(page)
     response = page.request.get(f"/worlds/{REGION}/export")
     assert response.status == 200
     exported_log = logfile.load(response.body())
+    if starts_later_by:
+        moved = [{**e, "globalPosition": e["globalPosition"] + starts_later_by} for e in exported_log.events]
+        exported_log = logfile.load(logfile.dumps(REGION, moved))
+    text = logfile.dumps(REGION, exported_log.events).encode()
     page.goto("/local/")
     page.evaluate("window.selfplayLocal.started")
     page.locator("#open-file").set_input_files(
-        files=[{"name": f"{REGION}.selfplay.json", "mimeType": "application/json", "buffer": response.body()}])
+        files=[{"name": f"{REGION}.selfplay.json", "mimeType": "application/json", "buffer": text}])
     page.wait_for_url(re.compile(r".*/local/\?world=[0-9a-f]{8}$"), timeout=BOOT_MS)
     expect(page.locator("#region")).to_have_text(REGION)
     resumed = wait_ticking(page, at_least=exported_log.last_tick + 1)
