@@ -14,7 +14,7 @@ import {pageErrors, reportError} from "./page-errors.js";
 import {applyAgentStream, applyWorld, initialAgentStream, initialWorld, isOutcome} from "./reducers.js";
 import {renderStatus, worst} from "./status.js";
 import {StreamClient, fetchJSON} from "./stream.js";
-import {Timeline, tickFromUrl} from "./timeline.js";
+import {Timeline} from "./timeline.js";
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -370,5 +370,4 @@ window.selfplay = {
 };
 agentClient.start();
 worldClient.start();
-const asked = tickFromUrl();
-if (asked !== null) timeline.go(asked);
+timeline.openAsked();

@@ -10,12 +10,6 @@
 const SPEEDS = [1, 2, 4, 8, 16];
 const DRAG_MS = 120;
 
-/** Return the `tick` of the page's URL, or null when absent or not a whole number. */
-export function tickFromUrl(search = location.search) {
-  const text = new URLSearchParams(search).get("tick");
-  return text !== null && /^\d{1,15}$/.test(text) ? Number(text) : null;
-}
-
 function urlWithTick(tick) {
   const url = new URL(location.href);
   if (tick === null) url.searchParams.delete("tick");
@@ -82,6 +76,14 @@ export class Timeline {
     return this.past;
   }
 
+  /** Open the tick the page's URL asks for (`?tick=N`); a value that is no tick leaves the URL. */
+  openAsked(search = location.search) {
+    const text = new URLSearchParams(search).get("tick");
+    if (text === null) return;
+    if (/^\d{1,15}$/.test(text)) this.go(Number(text));
+    else history.replaceState(null, "", urlWithTick(null));
+  }
+
   /** Show tick `tick` (clamped to the recorded ones). */
   go(tick) {
     if (this.first !== null) tick = Math.max(this.first, Math.min(this.last ?? tick, tick));
@@ -107,8 +109,11 @@ export class Timeline {
           this.status(this.show(rebuilt) ?? "", "done");
         } catch (error) {
           if (generation !== this.generation) continue;
-          this.stop();
-          this.status(`Tick ${tick} could not be rebuilt: ${error.message}`, "error");
+          const message = `Tick ${tick} could not be rebuilt: ${error.message}`;
+          // With no past tick on display (a link to a tick that does not exist), the page is live.
+          if (this.current === null) this.backToLive();
+          else this.stop();
+          this.status(message, "error");
         }
         this.render();
       }

@@ -14,7 +14,7 @@ import {pageErrors, reportError} from "./page-errors.js";
 import {applyWorld, initialWorld, isOutcome} from "./reducers.js";
 import {renderStatus} from "./status.js";
 import {StreamClient} from "./stream.js";
-import {Timeline, tickFromUrl} from "./timeline.js";
+import {Timeline} from "./timeline.js";
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -298,5 +298,4 @@ window.selfplay = {
   recorded: () => recorded,
 };
 client.start();
-const asked = tickFromUrl();
-if (timeline && asked !== null) timeline.go(asked);
+timeline?.openAsked();

@@ -178,11 +178,25 @@ def test_a_checkpoint_pruned_after_it_was_named_falls_back_to_replaying_from_the
     tab.assert_no_errors()
 
 
-def test_a_tick_the_world_has_not_reached_says_so(tab: Tab, live_world: LiveWorld):
+@pytest.mark.parametrize("tick", ["99999999", "0"])
+def test_a_tick_that_was_never_recorded_says_so_and_the_page_stays_live(tab: Tab, live_world: LiveWorld, tick: str):
     page = tab.page
-    page.goto(f"/world/{REGION}/?tick=99999999")
-    expect(page.locator("#tt-status")).to_contain_text("Tick 99999999 could not be rebuilt: Region meadow has no tick 99999999")
+    page.goto(f"/world/{REGION}/?tick={tick}")
+    expect(page.locator("#tt-status")).to_contain_text(f"Tick {tick} could not be rebuilt: Region meadow has no tick {tick}")
     expect(page.locator("#tt-status")).to_have_attribute("data-tone", "error")
+    assert page.evaluate(PAST) is None
+    # Live, as if the link had named no tick: the bar, its label and the URL say so.
+    expect(page.locator("#tt-live")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#tt-tick")).to_have_text(re.compile(r"^tick [1-9]\d*$"))
+    assert "tick" not in parse_qs(urlparse(page.url).query)
+    tab.assert_no_errors()
+
+
+def test_a_tick_parameter_that_is_no_tick_leaves_the_url(tab: Tab, live_world: LiveWorld):
+    page = tab.page
+    page.goto(f"/world/{REGION}/?tick=-1")
+    expect(page.locator("#tt-tick")).to_have_text(re.compile(r"^tick [1-9]\d*$"))
+    page.wait_for_function("!new URLSearchParams(location.search).has('tick')")
     assert page.evaluate(PAST) is None
     tab.assert_no_errors()
 
