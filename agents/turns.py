@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from selfplay.canonical import canonical_json
+from selfplay.canonical import canonical_json, storable
 from selfplay.world import agent_rng
 
 from .brains.base import AgentContext, Brain
@@ -18,6 +18,9 @@ from .brains.base import AgentContext, Brain
 logger = logging.getLogger(__name__)
 
 IDLE = {"type": "idle"}
+# A decision or plan is recorded before anything judges it, and goes out to every watcher: it
+# must be JSON the store can hold, no larger than a command's whole body may be.
+MAX_RECORDED_CHARS = 16 * 1024
 _CORRELATION_NAMESPACE = uuid.UUID("6f1c0000-5e1f-4a1a-9000-000000000001")
 
 
@@ -39,28 +42,51 @@ def context(agent_id: str, world_state: dict, plan: dict | None, *, tick: int,
 def decide(brain: Brain, ctx: AgentContext, world_state: dict) -> tuple[object, str | None]:
     """Return (the brain's decision for this tick, an error text or None).
 
-    The decision is the brain's first action, or idle. A brain that raises idles this turn and
-    the error is recorded with the decision, instead of stopping the tick for every other agent.
+    The decision is the brain's first action, or idle. A brain that fails (raises, even
+    SystemExit, or returns something that is not a list of recordable actions) idles this turn
+    and the error is recorded with the decision, instead of stopping the tick for every other agent.
     """
     try:
         decisions = brain.tick(ctx, world_state)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a brain must not end the worker's process either
         logger.exception("brain %s failed for agent %s at tick %s", type(brain).__name__, ctx.id, ctx.tick)
         return IDLE, f"{type(exc).__name__}: {exc}"[:200]
+    if not isinstance(decisions, list | tuple):
+        return IDLE, f"unrecordable decision: tick() returned {type(decisions).__name__}, not a list of actions"
     if not decisions:
         return IDLE, None
-    try:
-        canonical_json(decisions[0])
-    except (TypeError, ValueError) as exc:
-        # Recorded inputs must be JSON; an unrecordable one would fail the tick for everyone.
-        return IDLE, f"unrecordable decision: {exc}"[:200]
+    problem = unrecordable(decisions[0])
+    if problem:
+        return IDLE, f"unrecordable decision: {problem}"[:200]
     return decisions[0], None
 
 
 def plan(brain: Brain, ctx: AgentContext, world_state: dict) -> dict | None:
-    """Return the brain's new plan for the agent, or None (also when the brain fails)."""
+    """Return the brain's new plan for the agent, or None (also when the brain fails, or returns
+    something that cannot be recorded: one agent's plan must not stop its region's planning)."""
     try:
-        return brain.plan(ctx, world_state)
-    except Exception:
+        new_plan = brain.plan(ctx, world_state)
+    except (Exception, SystemExit):
         logger.exception("brain %s failed to plan for agent %s", type(brain).__name__, ctx.id)
         return None
+    if new_plan is None:
+        return None
+    problem = "not an object" if not isinstance(new_plan, dict) else unrecordable(new_plan)
+    if problem:
+        logger.warning("brain %s made a plan for agent %s that cannot be recorded (%s); keeping the last one",
+                       type(brain).__name__, ctx.id, problem)
+        return None
+    return new_plan
+
+
+def unrecordable(value: object) -> str | None:
+    """Return why a brain's output cannot be recorded as it is, or None when it can."""
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return str(exc)
+    if not storable(value, text):
+        return "not storable JSON (a NUL, an unpaired surrogate or an integer beyond 64 bits)"
+    if len(text) > MAX_RECORDED_CHARS:
+        return f"{len(text)} characters as JSON, more than {MAX_RECORDED_CHARS}"
+    return None

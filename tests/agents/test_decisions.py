@@ -7,7 +7,7 @@ from agents.brains.base import Brain
 from agents.brains.registry import UnknownBrain
 from agents.models import Agent, PendingCommand
 from agents.services import NewAgent, spawn_agents, tick_correlation_id, tick_region
-from events.models import Projection
+from events.models import Event, Projection
 
 from .worlds import at, event_count, events_of, run_command, world_state
 
@@ -39,6 +39,23 @@ class Lost(Brain):
         return [{"type": "move", "dx": float("nan"), "dy": 0}]
 
 
+class Returning(Brain):
+    """Returns whatever `returned` says, as a careless author's brain might."""
+
+    returned: object = None
+
+    def tick(self, agent, world_state):
+        return self.returned
+
+
+class Exiting(Brain):
+    def tick(self, agent, world_state):
+        raise SystemExit(3)
+
+    def plan(self, agent, world_state):
+        raise SystemExit(3)
+
+
 @pytest.fixture
 def test_brains(settings):
     settings.SELFPLAY_BRAINS = {
@@ -47,6 +64,7 @@ def test_brains(settings):
         "silent": f"{__name__}.Silent",
         "flying": f"{__name__}.Flying",
         "lost": f"{__name__}.Lost",
+        "exiting": f"{__name__}.Exiting",
     }
 
 
@@ -248,6 +266,35 @@ def test_an_unrecordable_brain_decision_does_not_stop_the_tick(region, test_brai
     # Whatever lou's turn became, it is recorded, it failed or idled, and it replays.
     assert outcome("lou", 1).data["effects"] == {"energy": 79}
     assert run_command("verify_replay", "--no-progress")[0] == 0
+
+
+@pytest.mark.parametrize(("returned", "error"), [
+    ({"type": "move", "dx": 1, "dy": 0}, "unrecordable decision: tick() returned dict, not a list of actions"),
+    ("move", "unrecordable decision: tick() returned str, not a list of actions"),
+    (5, "unrecordable decision: tick() returned int, not a list of actions"),
+    ([{"type": "say", "text": "\x00"}], "unrecordable decision: not storable JSON"),
+    ([{"type": "move", "dx": 1, "dy": 0, "pad": "x" * 20_000}], "unrecordable decision: 20038 characters as JSON, more than 16384"),
+])
+def test_a_brain_that_returns_what_cannot_be_recorded_idles_with_the_reason(region, returned, error):
+    from agents import turns
+
+    brain = Returning()
+    brain.returned = returned
+    state = world_state("vale")
+    action, problem = turns.decide(brain, turns.context("ada", state, None, tick=1), state)
+    assert action == turns.IDLE
+    assert problem.startswith(error)
+
+
+def test_a_brain_that_exits_neither_stops_the_tick_nor_its_planning(region, test_brains):
+    from agents.services import plan_region
+
+    spawn_agents(region_id="vale", rng_seed=5, agents=[NewAgent(id="ex", name="Ex", brain="exiting")])
+    assert tick_region(region_id="vale", now=at(region, 1)).ticks == [1]
+    assert submitted("ex")[0].data["brainError"] == "SystemExit: 3"
+    plan_region(region_id="vale")  # the other agents still plan
+    planned = {e.stream_id.partition(":")[2] for e in Event.objects.filter(type="agent.plan.updated")}
+    assert planned and "ex" not in planned
 
 
 def test_spawning_with_an_unknown_brain_writes_nothing(region):
