@@ -33,7 +33,7 @@ MAX_TOKEN_LENGTH = 1024
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$"
 FIELDS = frozenset({"version", "streamId", "agentId", "checkpointId", "position", "checksum",
                     "issuedAt", "expiresAt"})
-_MOMENT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_MOMENT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z\Z")
 _CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
@@ -56,15 +56,18 @@ class TokenPayload:
 
 
 def format_moment(moment: datetime) -> str:
-    """Format an aware datetime as ISO-8601 UTC to the second: `2026-11-26T12:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Format an aware datetime as ISO-8601 UTC to the microsecond: `2026-11-26T12:00:00.000000Z`.
+
+    Microseconds, so that two clients given the latest checkpoint's token in the same second get
+    two tokens: one token seen from two sessions means it was shared (verification)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_moment(text: object) -> datetime:
-    """Parse what `format_moment` writes; raise ValueError on anything else."""
+    """Parse what `format_moment` writes (or wrote, to the second); raise ValueError on anything else."""
     if not isinstance(text, str) or not _MOMENT_RE.match(text):
-        raise ValueError(f"not an ISO-8601 UTC moment like 2026-11-26T12:00:00Z: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        raise ValueError(f"not an ISO-8601 UTC moment like 2026-11-26T12:00:00.000000Z: {text!r}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ" if "." in text else "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def ttl_seconds() -> int:
@@ -73,7 +76,7 @@ def ttl_seconds() -> int:
 
 def issue_token(checkpoint: Checkpoint, *, now: datetime | None = None) -> tuple[str, TokenPayload]:
     """Return a signed token for a checkpoint, valid for SELFPLAY_TOKEN_TTL_SECONDS, and its payload."""
-    issued = (now or timezone.now()).astimezone(UTC).replace(microsecond=0)
+    issued = (now or timezone.now()).astimezone(UTC)
     payload = TokenPayload(
         stream_id=checkpoint.stream_id, agent_id=agent_of(checkpoint.stream_id),
         checkpoint_id=str(checkpoint.pk), position=checkpoint.position, checksum=checkpoint.checksum,

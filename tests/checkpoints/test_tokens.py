@@ -53,6 +53,21 @@ def test_the_genuine_token_syncs(client, token):
     assert (body["checkpoint"]["position"], [e["position"] for e in body["events"]]) == (2, [3, 4, 5])
 
 
+def test_two_clients_asking_in_one_second_get_two_tokens(client, checkpoint):
+    """One token seen from two sessions means it was shared: honest clients must not hold one."""
+    moment = timezone.now().replace(microsecond=1000)
+    first, _ = issue_token(checkpoint, now=moment)
+    second, _ = issue_token(checkpoint, now=moment + timedelta(microseconds=1))
+    assert first != second
+    assert [sync(client, t).status_code for t in (first, second)] == [200, 200]
+
+
+def test_a_token_issued_before_microseconds_still_syncs(client, token):
+    payload = signing.loads(token, salt=SALT)
+    legacy = resigned(token, issuedAt=payload["issuedAt"][:19] + "Z", expiresAt=payload["expiresAt"][:19] + "Z")
+    assert sync(client, legacy).status_code == 200
+
+
 def test_every_byte_of_a_token_flipped_is_refused(client, token, settings):
     settings.SELFPLAY_READ_RATE_LIMIT = 10_000  # hundreds of requests from one address, on purpose
     answers, expected = {}, {}
