@@ -72,6 +72,19 @@ def require_request_bodies(result, generator, request, public):
             if isinstance(operation, dict) and "requestBody" in operation:
                 operation["requestBody"]["required"] = True
     return result
+def document_rate_limits(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation can answer 429 (reads are limited per
+    client by the default throttle, commands per actor), so each one says so."""
+    too_many = {"description": _MEANING[429],
+                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", too_many)
+    return result
+
+
 @extend_schema_serializer(component_name="WireEvent")
 class WireEventSerializer(serializers.Serializer):
     """An event as DESIGN §2 puts it on the wire (documentation only)."""

@@ -276,7 +276,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "selfplay.api_schema.require_request_bodies"],
+                             "selfplay.api_schema.require_request_bodies",
+                             "selfplay.api_schema.document_rate_limits"],
 }
 
 # --- Selfplay -------------------------------------------------------------------------------

@@ -175,8 +175,10 @@ def test_the_schema_documents_both_endpoints_and_their_errors(client):
 
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     latest_get, sync_get = paths["/checkpoint/latest"]["get"], paths["/sync"]["get"]
-    assert sorted(latest_get["responses"]) == ["200", "400", "404"]
-    assert sorted(sync_get["responses"]) == ["200", "400", "409", "410", "503"]
+    assert sorted(latest_get["responses"]) == ["200", "400", "404", "429"]
+    assert sorted(sync_get["responses"]) == ["200", "400", "409", "410", "429", "503"]
+    assert latest_get["responses"]["429"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
     assert [(p["name"], p["in"], p.get("required", False)) for p in latest_get["parameters"]] == [
         ("streamId", "query", True)]
     assert sorted((p["name"], p["in"], p.get("required", False)) for p in sync_get["parameters"]) == [
