@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from agents.api import command_from_body
 from agents.commands import submit_command
-from selfplay.errors import SelfplayError
+from selfplay.errors import SelfplayError, error_body
 
 
 def current_user(scope):
@@ -31,8 +31,13 @@ def current_user(scope):
 
 def handle(scope, body: dict) -> tuple[int, dict]:
     """Run one command from a socket; return (HTTP-like status, answer body)."""
+    user = current_user(scope)
+    if not user.is_authenticated:
+        # A socket has no Authorization header to read: keys and API tokens go to POST /command.
+        return 401, error_body("unauthenticated", "Commands on this socket need a logged-in session; "
+                                                  "an agent key or API token sends them to POST /command.")
     try:
         command = command_from_body(body)
-        return 202, submit_command(principal=current_user(scope), command=command)
+        return 202, submit_command(principal=user, command=command)
     except SelfplayError as refused:
         return refused.status, refused.body()

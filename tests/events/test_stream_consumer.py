@@ -187,6 +187,7 @@ def test_commands_need_a_logged_in_player():
         result = await communicator.receive_json_from(timeout=3)
         assert result["type"] == "command.result" and result["status"] == 401
         assert result["error"]["code"] == "unauthenticated"
+        assert "need a logged-in session" in result["error"]["message"]  # a key would not do here
         await communicator.send_to(text_data="not json")
         error = await communicator.receive_json_from(timeout=3)
         assert error["type"] == "error" and error["error"]["code"] == "invalid"
