@@ -191,7 +191,8 @@ class Player:
             raise ResyncNeeded(f"GET /projection/world answered {status}: {answer.get('error')}")
         entry = answer["state"]["agents"].get(self.agent.id)
         if entry is None:
-            raise SystemExit(f"agent {self.agent.id} is not in region {self.agent.region}")
+            raise SystemExit(f"agent {self.agent.id} is not in region {self.agent.region} "
+                             "(name its region with --region)")
         self.agent.x, self.agent.y, self.agent.energy = entry["x"], entry["y"], entry["energy"]
 
     async def start_position(self) -> int:
