@@ -32,7 +32,10 @@ export class OverridePanel {
       event.preventDefault();
       this.send({kind: "override", action: this.action()});
     });
-    for (const kind of ["pause", "resume"]) root.querySelector(`#${kind}`).addEventListener("click", () => this.send({kind}));
+    for (const kind of ["pause", "resume"]) {
+      // An operator's reason is required for these as for an override: the browser says so first.
+      root.querySelector(`#${kind}`).addEventListener("click", () => this.reason.reportValidity() && this.send({kind}));
+    }
     this.renderFields();
   }
 
