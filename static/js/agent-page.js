@@ -235,6 +235,7 @@ function onAgentEvents(events) {
     applyAgentStream(stream, event);
     if (event.type === "player.override.submitted") overrideCommands.add(event.id);
     if (event.type.startsWith("capability.") || event.type === "agent.capabilities.granted") capabilityCard.refresh();
+    if (event.type === "capability.failed") panel?.capabilityFailed(event.data.tick, `${event.data.capability} failed: ${event.data.code}`);
   }
   historyFeed.add(events);
   queueRender();

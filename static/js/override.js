@@ -24,6 +24,7 @@ export class OverridePanel {
     this.results = root.querySelector("#command-results");
     this.pending = []; // accepted commands waiting for their tick: {kind, tick, item}
     this.seen = []; // what the world recorded lately: {kind, tick, text, ok}
+    this.failures = new Map(); // tick -> how a capability the agent used then failed
     this.csrf = this.form.querySelector("[name=csrfmiddlewaretoken]")?.value;
     for (const spec of config.actionForms) this.typeSelect.append(element("option", {value: spec.type}, spec.type));
     this.typeSelect.value = config.actionForms.some((s) => s.type === "move") ? "move" : config.actionForms[0].type;
@@ -110,7 +111,8 @@ export class OverridePanel {
       item.textContent = `${label} — accepted, applies at tick ${answer.appliesAtTick}`;
       item.append(element("span", {class: "muted"}, ` (${answer.streamId} #${answer.position})`));
       this.reason.value = "";
-      this.pending.push({kind, tick: answer.appliesAtTick, eventId: answer.eventId, item});
+      this.pending.push({kind, tick: answer.appliesAtTick, eventId: answer.eventId, item,
+                         uses: body.action?.type === "use"});
       this.settle();
     } catch (error) {
       this.refused(item, label, error, body);
@@ -166,12 +168,27 @@ export class OverridePanel {
         }
         return true;
       }
-      item.className = `result ${match.ok ? "applied" : "failed"}`;
+      // The world lets a `use` through; the capability itself can still fail (not granted, over
+      // budget, the plugin's error), recorded in the agent's stream, before or after this.
+      const failure = command.uses ? this.failures.get(match.tick) : undefined;
+      item.className = `result ${match.ok && !failure ? "applied" : "failed"}`;
       item.querySelector(".outcome")?.remove();
       const text = kind === "override" ? match.text : kind === "pause" ? "paused" : "resumed";
-      item.append(element("span", {class: "outcome"}, ` → tick ${match.tick}: ${text}`));
+      item.append(element("span", {class: "outcome"}, ` → tick ${match.tick}: ${text}${failure ? `, but ${failure}` : ""}`));
+      if (command.uses && match.ok && !failure) item.dataset.usedAt = match.tick;
       return false;
     });
+  }
+
+  /** A capability the agent used at `tick` failed (`text` says how): so did an override that asked for it. */
+  capabilityFailed(tick, text) {
+    this.failures.set(tick, text);
+    if (this.failures.size > 50) this.failures.delete(this.failures.keys().next().value);
+    for (const item of this.results.querySelectorAll(`li[data-used-at="${tick}"]`)) {
+      item.className = "result failed";
+      item.querySelector(".outcome").append(`, but ${text}`);
+      delete item.dataset.usedAt;
+    }
   }
 
   showStatus(status) {

@@ -208,3 +208,19 @@ def test_an_operator_is_asked_for_a_reason_before_a_pause_is_sent(tab: Tab, live
     expect(page.locator("#command-results li")).to_have_count(0)
     assert live_world.query("SELECT COUNT(*) FROM events_event WHERE actor = %s", ("operator:olga",)) == [(0,)]
     tab.assert_no_errors()
+
+
+def test_a_use_override_of_a_capability_not_granted_reads_as_failed(tab: Tab, live_world: LiveWorld):
+    """The world lets a `use` through; the capability then fails (ada is granted none): the
+    panel says the override failed, and why."""
+    page = tab.page
+    log_in(page)
+    open_live(page, f"/agents/{OWNED}/")
+    page.get_by_label("Action").select_option("use")
+    page.get_by_label("Capability", exact=True).fill("hash")
+    page.get_by_label("Arguments (JSON)").fill('{"blob": "hi"}')
+    page.get_by_role("button", name="Send override").click()
+    result = page.locator("#command-results li").first
+    expect(result).to_contain_text(re.compile(r"→ tick \d+: .*, but hash failed: not_granted"), timeout=30_000)
+    expect(result).to_have_class(re.compile(r"\bfailed\b"))
+    tab.assert_no_errors()
