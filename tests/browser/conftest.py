@@ -165,6 +165,18 @@ def tab(browser: Browser, live_world: LiveWorld) -> Iterator[Tab]:
     tab.context.close()
 
 
+OPERATOR, OPERATOR_PASSWORD = "olga", "operator-password-1"
+
+
+@pytest.fixture
+def operator_account(live_world: LiveWorld) -> None:
+    """A staff superuser of the live world (made once, the first time a test asks)."""
+    code = (f"from django.contrib.auth.models import User; "
+            f"User.objects.filter(username='{OPERATOR}').exists() or "
+            f"User.objects.create_superuser('{OPERATOR}', 'olga@example.com', '{OPERATOR_PASSWORD}')")
+    manage("shell", "-c", code, env=live_world.processes.env)
+
+
 def log_in(page: Page, username: str = PLAYER, password: str = PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)

@@ -9,9 +9,19 @@ from playwright.sync_api import expect
 
 from events.compact import unpack_id
 from selfplay import world as world_rules
-from tests.e2e.processes import manage
 
-from .conftest import OWNED, PLAYER, WORLD, LiveWorld, Tab, log_in, open_live, screenshot
+from .conftest import (
+    OPERATOR,
+    OPERATOR_PASSWORD,
+    OWNED,
+    PLAYER,
+    WORLD,
+    LiveWorld,
+    Tab,
+    log_in,
+    open_live,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -195,18 +205,16 @@ def test_the_panel_opens_on_a_valid_action_and_failures_read_as_words_marked_as_
     tab.assert_no_errors()
 
 
-def test_an_operator_is_asked_for_a_reason_before_a_pause_is_sent(tab: Tab, live_world: LiveWorld):
-    if not live_world.query("SELECT 1 FROM auth_user WHERE username = %s", ("olga",)):
-        manage("createsuperuser", "--noinput", "--username", "olga", "--email", "olga@example.com",
-               env={**live_world.processes.env, "DJANGO_SUPERUSER_PASSWORD": "pw-olga-12345"})
+def test_an_operator_is_asked_for_a_reason_before_a_pause_is_sent(tab: Tab, live_world: LiveWorld,
+                                                                  operator_account):
     page = tab.page
-    log_in(page, "olga", "pw-olga-12345")
+    log_in(page, OPERATOR, OPERATOR_PASSWORD)
     open_live(page, "/agents/frances/")
     page.get_by_role("button", name="Pause").click()
     # The browser asks for the reason, as it does for an override; nothing went to the server.
     assert page.locator("#reason").evaluate("field => field.matches(':invalid')")
     expect(page.locator("#command-results li")).to_have_count(0)
-    assert live_world.query("SELECT COUNT(*) FROM events_event WHERE actor = %s", ("operator:olga",)) == [(0,)]
+    assert live_world.query("SELECT COUNT(*) FROM events_event WHERE actor = %s", (f"operator:{OPERATOR}",)) == [(0,)]
     tab.assert_no_errors()
 
 

@@ -5,20 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.processes import manage
-
-from .conftest import REGION, LiveWorld, Tab, screenshot
+from .conftest import OPERATOR, OPERATOR_PASSWORD, REGION, LiveWorld, Tab, screenshot
 
 pytestmark = pytest.mark.e2e
-OPERATOR, OPERATOR_PASSWORD = "olga", "operator-password-1"
-
-
-@pytest.fixture(scope="module")
-def operator_account(live_world: LiveWorld) -> None:
-    code = (f"from django.contrib.auth.models import User; "
-            f"User.objects.filter(username='{OPERATOR}').exists() or "
-            f"User.objects.create_superuser('{OPERATOR}', 'olga@example.com', '{OPERATOR_PASSWORD}')")
-    manage("shell", "-c", code, env=live_world.processes.env)
 
 
 def test_the_dashboard_spans_the_page_refreshes_and_draws_the_last_hour(tab: Tab, live_world: LiveWorld,
