@@ -47,9 +47,8 @@ class Command(BaseCommand):
         too_long = [agent_id for agent_id in names + scribe_ids if not AGENT_ID_RE.fullmatch(agent_id)]
         if too_long:
             raise CommandError(f"agent ids would be invalid ({too_long[0]}): choose a shorter --region")
-        taken = Agent.objects.filter(id__in=names + scribe_ids).exclude(region_id=region)
-        if taken.exists():
-            other = taken.first()
+        other = Agent.objects.filter(id__in=names + scribe_ids).exclude(region_id=region).first()
+        if other is not None:
             raise CommandError(f"agent {other.id} already lives in region {other.region_id}")
         with transaction.atomic():  # all of it, or nothing
             self._make(region, names, scribe_ids, seed=seed, starts_in=starts_in)
@@ -68,8 +67,10 @@ class Command(BaseCommand):
         existing = set(Region.objects.get(id=region).agents.values_list("id", flat=True))
         # The capability brains need grants: only the scribes run one.
         brains = sorted(set(settings.SELFPLAY_BRAINS) - set(CAPABILITY_BRAINS))
-        wanted = [NewAgent(id=agent_id, name=agent_id.removeprefix(f"{region}-").replace("-", " ").title(),
-                           brain=brains[i % len(brains)])
+        def named(agent_id: str) -> str:  # "second-ada-2" is Ada 2 of region second
+            return agent_id.removeprefix(f"{region}-").replace("-", " ").title()
+
+        wanted = [NewAgent(id=agent_id, name=named(agent_id), brain=brains[i % len(brains)])
                   for i, agent_id in enumerate(names) if agent_id not in existing]
         rules_version = load_state("world", region)[0]["rulesVersion"] or 1
         if scribe_ids and rules_version < USE_MIN_RULES_VERSION:
@@ -77,9 +78,7 @@ class Command(BaseCommand):
                               f"no scribes (a new demo world has them)")
             scribe_ids = []
         new_scribes = [agent_id for agent_id in scribe_ids if agent_id not in existing]
-        wanted += [NewAgent(id=agent_id, name=agent_id.removeprefix(f"{region}-").replace("-", " ").title(),
-                            brain="scribe")
-                   for agent_id in new_scribes]
+        wanted += [NewAgent(id=agent_id, name=named(agent_id), brain="scribe") for agent_id in new_scribes]
         if wanted:
             spawn_agents(region_id=region, agents=wanted, rng_seed=seed + len(existing))
         for agent_id in new_scribes:
